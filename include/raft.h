@@ -1,0 +1,287 @@
+/*
+ * libraft: a small, fast Raft consensus library with a stable C ABI.
+ * SPDX-License-Identifier: MIT
+ *
+ * The user runs a replicated state machine: libraft orders transitions (opaque
+ * byte strings with a caller-chosen 64-bit id) through Raft and hands them, in
+ * the same order on every replica, to the user's apply callback.
+ *
+ * Threading
+ * ---------
+ * A raft_node is driven by exactly one thread at a time: the thread inside
+ * raft_node_run() or raft_node_poll().  All callbacks run on that thread, never
+ * on an internal thread (libraft starts none).  These functions are safe from
+ * any thread, including from inside a callback:
+ *     raft_node_propose, raft_node_notify, raft_node_stop, raft_node_status.
+ * raft_node_run, raft_node_poll and raft_node_destroy called from inside a
+ * callback of the same node return RAFT_EBUSY (destroy does nothing then).
+ * Different nodes may be used concurrently from different threads; libraft has
+ * no global state.  raft_strerror and raft_version_* are always thread-safe.
+ *
+ * Memory
+ * ------
+ * Every pointer passed to a callback is borrowed: it is valid only for the
+ * duration of that call.  Every pointer passed into libraft (options, peers,
+ * proposal data) is copied before the function returns.  libraft never
+ * returns memory that the caller must free.
+ *
+ * Errors
+ * ------
+ * Functions return RAFT_OK (0) or a negative RAFT_E* code.  The codes are fixed
+ * forever.  raft_strerror() describes a code; raft_node_errmsg() gives the
+ * detail of the last error on a node.  No C++ exception ever leaves libraft.
+ */
+#ifndef RAFT_H
+#define RAFT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(_WIN32) && defined(RAFT_BUILDING_DLL)
+#define RAFT_API __declspec(dllexport)
+#elif defined(__GNUC__) && __GNUC__ >= 4
+#define RAFT_API __attribute__((visibility("default")))
+#else
+#define RAFT_API
+#endif
+
+/* ------------------------------------------------------------------ */
+/* Version                                                            */
+/* ------------------------------------------------------------------ */
+
+#define RAFT_VERSION_MAJOR 0
+#define RAFT_VERSION_MINOR 1
+#define RAFT_VERSION_PATCH 0
+/* MAJOR*10000 + MINOR*100 + PATCH, as zstd does: 0.1.0 is 100. */
+#define RAFT_VERSION_NUMBER \
+  (RAFT_VERSION_MAJOR * 10000 + RAFT_VERSION_MINOR * 100 + RAFT_VERSION_PATCH)
+
+/* The version of the library actually loaded (may differ from the header). */
+RAFT_API uint32_t raft_version_number(void);
+/* "0.1.0"; a static string, never NULL. */
+RAFT_API const char *raft_version_string(void);
+
+/* ------------------------------------------------------------------ */
+/* Errors (negative, fixed forever; new codes are only appended)      */
+/* ------------------------------------------------------------------ */
+
+#define RAFT_OK 0
+#define RAFT_EINVAL (-1)     /* an argument or option is invalid */
+#define RAFT_ENOMEM (-2)     /* out of memory */
+#define RAFT_ENOTLEADER (-3) /* this replica is not the leader */
+#define RAFT_EBUSY (-4)      /* re-entrant call, or a queue is full: retry later */
+#define RAFT_ESHUTDOWN (-5)  /* the node was stopped */
+#define RAFT_EIO (-6)        /* an I/O error in storage */
+#define RAFT_ECORRUPT (-7)   /* stored or received data failed validation */
+#define RAFT_ETOOBIG (-8)    /* a proposal is larger than options.max_entry_bytes */
+#define RAFT_ECALLBACK (-9)  /* a user callback reported failure */
+#define RAFT_EVERSION (-10)  /* a struct version this library does not know */
+#define RAFT_EINTERNAL (-11) /* a bug in libraft; see raft_node_errmsg() */
+
+/* A static English description of an error code; never NULL. */
+RAFT_API const char *raft_strerror(int code);
+
+/* ------------------------------------------------------------------ */
+/* Basic types                                                        */
+/* ------------------------------------------------------------------ */
+
+/* A replica id.  Chosen by the user, unique within a cluster, never 0. */
+typedef uint64_t raft_id;
+#define RAFT_NO_ID ((raft_id)0)
+
+typedef struct raft_node raft_node; /* opaque */
+
+typedef enum raft_role {
+  RAFT_FOLLOWER = 1,
+  RAFT_PRE_CANDIDATE = 2,
+  RAFT_CANDIDATE = 3,
+  RAFT_LEADER = 4
+} raft_role;
+
+/* What happened to a transition proposed on this replica.  Reported only on
+ * the replica where raft_node_propose() was called.
+ *   QUEUED     the leader appended it to its log.
+ *   COMMITTED  it is stored on a majority and will be applied everywhere.
+ *   APPLIED    apply() returned for it on this replica.
+ *   ABANDONED_NOT_LEADER  this replica was not the leader; nothing was logged.
+ *   ABANDONED_CONFLICT    it was removed from this replica's log by a new
+ *              leader: proof that it never committed.  Retry with a new id.
+ * A transition that was QUEUED and whose leader then lost leadership may
+ * still commit later (a new leader may keep it); it then reports COMMITTED
+ * and APPLIED, or ABANDONED_CONFLICT if it is overwritten. */
+typedef enum raft_transition_state {
+  RAFT_TRANSITION_QUEUED = 1,
+  RAFT_TRANSITION_COMMITTED = 2,
+  RAFT_TRANSITION_APPLIED = 3,
+  RAFT_TRANSITION_ABANDONED_NOT_LEADER = 4,
+  RAFT_TRANSITION_ABANDONED_CONFLICT = 5
+} raft_transition_state;
+
+typedef enum raft_log_level {
+  RAFT_LOG_ERROR = 1,
+  RAFT_LOG_WARN = 2,
+  RAFT_LOG_INFO = 3,
+  RAFT_LOG_DEBUG = 4
+} raft_log_level;
+
+/* ------------------------------------------------------------------ */
+/* Options                                                            */
+/* ------------------------------------------------------------------ */
+
+/* Every public struct begins with `version`, set by its _init function.
+ * Structs only grow at the end; the library refuses a version it does not
+ * know with RAFT_EVERSION. */
+#define RAFT_OPTIONS_VERSION 1
+
+typedef struct raft_options {
+  uint32_t version;
+  raft_id id;            /* this replica; required, nonzero */
+  const raft_id *peers;  /* the other voters (not including id); copied */
+  size_t n_peers;        /* 0 = a single-node cluster */
+  uint32_t heartbeat_ms; /* default 50 */
+  uint32_t election_timeout_min_ms; /* default 150; must exceed heartbeat_ms */
+  uint32_t election_timeout_max_ms; /* default 300; must exceed the min */
+  const char *data_dir;  /* NULL: memory only (not crash-safe); copied.
+                            Durable storage is not in this release: must be NULL. */
+  uint64_t cluster_id;   /* carried in every message; others are rejected */
+  uint64_t random_seed;  /* election jitter; 0 = seeded from the clock.
+                            Equal seeds give identical runs (with the id mixed in). */
+  int pre_vote;          /* nonzero (default): pre-vote before every election */
+  int check_quorum;      /* nonzero (default): a leader that has not heard from a
+                            majority for an election timeout steps down, and
+                            voters ignore campaigns while they hear a leader */
+  uint32_t max_batch_bytes; /* payload bytes per AppendEntries; default 1 MiB */
+  uint32_t max_inflight;    /* AppendEntries in flight per follower; default 64 */
+  uint32_t max_entry_bytes; /* largest proposal; default 4 MiB */
+  uint64_t max_queue_bytes; /* proposals waiting for the loop; beyond this
+                               raft_node_propose gives RAFT_EBUSY; default 64 MiB */
+  raft_log_level log_level; /* log callback gets messages up to this level;
+                               default RAFT_LOG_WARN */
+} raft_options;
+
+/* Fill *opt with the version and the defaults above.  NULL is ignored. */
+RAFT_API void raft_options_init(raft_options *opt);
+
+/* ------------------------------------------------------------------ */
+/* Callbacks                                                          */
+/* ------------------------------------------------------------------ */
+
+#define RAFT_CALLBACKS_VERSION 1
+
+/* All callbacks run on the thread inside raft_node_run/raft_node_poll and
+ * take the `user` pointer given to raft_node_create as their last argument.
+ * Buffers are borrowed for the duration of the call. */
+typedef struct raft_callbacks {
+  uint32_t version;
+  /* Required.  A committed transition, in log order, on every replica. */
+  void (*apply)(uint64_t id, const void *data, size_t len, void *user);
+  /* Optional.  Progress of a transition proposed on this replica. */
+  void (*transition_state)(uint64_t id, raft_transition_state state,
+                           void *user);
+  /* Required when n_peers > 0.  Deliver msg to replica `to`, best effort:
+   * loss, duplication and reordering are tolerated.  Copy what you keep. */
+  void (*send)(raft_id to, const void *msg, size_t len, void *user);
+  /* Required when n_peers > 0.  Return 1 and set *msg and *len to the next
+   * inbound message, 0 when there is none, negative on a transport failure
+   * (poll then returns RAFT_ECALLBACK).  The buffer must stay valid until the
+   * next receive call or until poll returns. */
+  int (*receive)(const void **msg, size_t *len, void *user);
+  /* Optional.  Checked by raft_node_run after every turn; nonzero stops it. */
+  int (*halt)(void *user);
+  /* Optional.  The known leader changed; RAFT_NO_ID when unknown. */
+  void (*leader)(raft_id leader, void *user);
+  /* Optional.  One line of diagnostics, without a trailing newline. */
+  void (*log)(raft_log_level level, const char *msg, void *user);
+} raft_callbacks;
+
+/* Fill *cb with the version and all-NULL callbacks.  NULL is ignored. */
+RAFT_API void raft_callbacks_init(raft_callbacks *cb);
+
+/* ------------------------------------------------------------------ */
+/* Status                                                             */
+/* ------------------------------------------------------------------ */
+
+#define RAFT_STATUS_VERSION 1
+
+typedef struct raft_status {
+  uint32_t version;
+  raft_id id;
+  raft_role role;
+  uint64_t term;
+  raft_id leader; /* RAFT_NO_ID when unknown */
+  uint64_t commit_index;
+  uint64_t applied_index;
+  uint64_t last_index;
+  uint64_t snapshot_index;    /* 0 until snapshots exist */
+  uint64_t msgs_sent;
+  uint64_t msgs_received;     /* well-formed messages accepted */
+  uint64_t msgs_rejected;     /* malformed, foreign or misaddressed frames */
+  uint64_t elections_started; /* real (not pre-vote) campaigns */
+  uint64_t proposals_queued;  /* waiting for the loop thread */
+} raft_status;
+
+/* Fill *st with the version; the other fields are zero.  NULL is ignored. */
+RAFT_API void raft_status_init(raft_status *st);
+
+/* ------------------------------------------------------------------ */
+/* Node lifecycle                                                     */
+/* ------------------------------------------------------------------ */
+
+/* Create a replica.  Copies *opt and *cb.  On success *out is the node and
+ * RAFT_OK is returned; on failure *out is NULL and the reason is sent to
+ * cb->log (if set).  Errors: RAFT_EINVAL (NULL argument, bad option, missing
+ * required callback), RAFT_EVERSION, RAFT_ENOMEM. */
+RAFT_API int raft_node_create(raft_node **out, const raft_options *opt,
+                              const raft_callbacks *cb, void *user);
+
+/* Free a node.  NULL is fine.  Must not race with run/poll on other threads:
+ * stop the loop and join its thread first.  From inside a callback it does
+ * nothing (the node stays valid). */
+RAFT_API void raft_node_destroy(raft_node *node);
+
+/* Drive the node on the calling thread until cb.halt() returns nonzero
+ * (RAFT_OK) or raft_node_stop() is called (RAFT_OK).  Sleeps until notified,
+ * a proposal arrives, or the next timer.  Errors: RAFT_EINVAL, RAFT_EBUSY
+ * (another thread is driving it, or called from a callback), RAFT_ECALLBACK,
+ * RAFT_ESHUTDOWN (already stopped). */
+RAFT_API int raft_node_run(raft_node *node);
+
+/* One turn for event-loop users: drain inbound messages, queued proposals and
+ * timers as of now_ms (any monotonic millisecond clock, never decreasing), then
+ * send, apply and report.  *next_deadline_ms (optional) is when to poll again
+ * at the latest; poll sooner whenever a message arrives.  Errors: RAFT_EINVAL,
+ * RAFT_EBUSY, RAFT_ECALLBACK, RAFT_ESHUTDOWN. */
+RAFT_API int raft_node_poll(raft_node *node, uint64_t now_ms,
+                            uint64_t *next_deadline_ms);
+
+/* Any thread.  Queue a transition; the loop thread later reports QUEUED or
+ * ABANDONED_NOT_LEADER through transition_state.  data is copied; data may be
+ * NULL only when len is 0.  Errors: RAFT_EINVAL, RAFT_ETOOBIG, RAFT_EBUSY
+ * (queue full: max_queue_bytes), RAFT_ESHUTDOWN, RAFT_ENOMEM. */
+RAFT_API int raft_node_propose(raft_node *node, uint64_t id, const void *data,
+                               size_t len);
+
+/* Any thread.  Messages may be waiting: wake raft_node_run.  NULL is ignored. */
+RAFT_API void raft_node_notify(raft_node *node);
+
+/* Any thread.  Make raft_node_run return and later calls fail with
+ * RAFT_ESHUTDOWN.  Idempotent.  NULL is ignored. */
+RAFT_API void raft_node_stop(raft_node *node);
+
+/* Any thread.  Fill *st (initialised by raft_status_init) with the state as
+ * of the end of the last turn.  Errors: RAFT_EINVAL, RAFT_EVERSION. */
+RAFT_API int raft_node_status(raft_node *node, raft_status *st);
+
+/* The detail of the last error on this node ("" if none; "invalid node" for
+ * NULL).  Valid until the next call on the node from the same thread. */
+RAFT_API const char *raft_node_errmsg(const raft_node *node);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* RAFT_H */

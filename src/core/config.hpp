@@ -1,0 +1,37 @@
+// Static configuration of one replica's consensus core, already validated
+// by the node layer.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "core/message.hpp"
+
+namespace raft::core {
+
+// Deliberate bugs the simulator's mutation self-test switches on, to prove it
+// would catch them.  Compiled in only with -DRAFT_MUTANTS (never in the
+// shipped library).
+enum Mutant : std::uint32_t {
+  kMutantCommitOldTerm = 1u << 0,     // commit earlier-term entries by counting
+  kMutantForgetVote = 1u << 1,        // clear the vote when stepping down in a term
+  kMutantCountStaleVotes = 1u << 2,   // count vote responses from other terms
+  kMutantStaleAppendResp = 1u << 3,   // overwrite match index from stale responses
+  kMutantSkipNoop = 1u << 4,          // no no-op entry when elected
+};
+
+struct Config {
+  NodeId id = 0;
+  std::vector<NodeId> peers;  // the other voters
+  std::uint32_t heartbeat_ms = 50;
+  std::uint32_t election_min_ms = 150;
+  std::uint32_t election_max_ms = 300;
+  std::uint64_t seed = 1;
+  bool pre_vote = true;
+  bool check_quorum = true;
+  std::uint32_t max_batch_bytes = 1u << 20;
+  std::uint32_t max_inflight = 64;
+  std::uint32_t mutants = 0;  // honoured only in -DRAFT_MUTANTS builds
+};
+
+}  // namespace raft::core

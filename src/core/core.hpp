@@ -1,0 +1,129 @@
+// The Raft consensus state machine: pure and deterministic.  It has no
+// threads, no clock and no I/O; time arrives through tick(), messages through
+// step(), proposals through propose(), and everything it wants done goes out
+// through the Effects interface.  Given the same inputs and seed it behaves
+// identically, which is what lets the simulator reproduce a run from a seed.
+//
+// Files: core.cpp (roles, timers, dispatch), election.cpp (votes),
+// replication.cpp (AppendEntries, commit, proposals).
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <vector>
+
+#include "core/config.hpp"
+#include "core/effects.hpp"
+#include "core/log.hpp"
+#include "core/message.hpp"
+#include "core/progress.hpp"
+#include "core/rng.hpp"
+
+namespace raft::core {
+
+class Core {
+ public:
+  Core(const Config& config, Effects& effects, std::uint64_t now_ms);
+
+  // Advance the clock (never backwards) and fire the timers that are due.
+  // The first call sets the clock's origin.
+  void tick(std::uint64_t now_ms);
+  // Handle one validated message addressed to this replica.
+  void step(const Message& m);
+  // Append a transition if leader (reports kQueued) and return true;
+  // otherwise report kAbandonedNotLeader and return false.
+  bool propose(std::uint64_t id, const std::uint8_t* data, std::size_t len);
+  // Send what became sendable during this turn (new entries, acks that
+  // opened a follower's window).  The driver calls it once per turn, so
+  // that all proposals of a turn travel in one AppendEntries per follower.
+  void flush();
+  // The driver applied entry `index` (which must be applied_index() + 1).
+  void applied(Index index);
+
+  // The latest time at which tick() must be called again.
+  std::uint64_t next_deadline() const;
+
+  Role role() const { return role_; }
+  Term term() const { return term_; }
+  NodeId leader() const { return leader_; }
+  NodeId voted_for() const { return voted_for_; }
+  Index commit_index() const { return commit_; }
+  Index applied_index() const { return applied_; }
+  const Log& log() const { return log_; }
+  const Config& config() const { return config_; }
+  std::uint64_t elections_started() const { return elections_started_; }
+
+ private:
+  struct Pending {  // a transition proposed here, not yet applied or abandoned
+    Index index;
+    Term term;
+    std::uint64_t id;
+    bool committed;
+  };
+
+  // core.cpp
+  bool mutant(Mutant m) const;
+  std::size_t quorum() const { return (config_.peers.size() + 1) / 2 + 1; }
+  Progress* progress_of(NodeId id);
+  void become_follower(Term term, NodeId leader);
+  void become_pre_candidate();
+  void become_candidate();
+  void become_leader();
+  void reset_election_timer();
+  void arm_first_election();
+  bool heard_from_leader_recently() const;
+  void check_quorum();
+  Message& start_message(MsgType type, NodeId to);
+  // Stamps sender and (unless already set) the current term, then sends.
+  void send(Message& m);
+  void logf(LogLevel level, const char* fmt, ...) __attribute__((format(printf, 3, 4)));
+
+  // election.cpp
+  void campaign();
+  void request_votes(bool pre_vote);
+  void on_request_vote(const Message& m);
+  void on_vote_response(const Message& m);
+  bool log_is_up_to_date(Index last_index, Term last_term) const;
+
+  // replication.cpp
+  void on_append_entries(const Message& m);
+  void on_append_response(const Message& m);
+  void reject_append(const Message& m);
+  void send_append(Progress& p, bool allow_empty);
+  void broadcast_heartbeat();
+  void maybe_commit();
+  void set_commit(Index index);
+  void truncate_from(Index index);
+  void append_local(EntryType type, std::uint64_t id, const std::uint8_t* data, std::size_t len);
+
+  Config config_;
+  Effects& fx_;
+  Rng rng_;
+  std::uint64_t now_;
+  bool started_ = false;  // tick() not yet called
+
+  // Persistent state (memory only in this release).
+  Term term_ = 0;
+  NodeId voted_for_ = 0;
+  Log log_;
+
+  // Volatile state.
+  Role role_ = Role::kFollower;
+  NodeId leader_ = 0;
+  Index commit_ = 0;
+  Index applied_ = 0;
+  std::uint64_t election_deadline_ = 0;
+  std::uint64_t heartbeat_deadline_ = 0;
+  std::uint64_t quorum_check_deadline_ = 0;
+  std::uint64_t last_leader_contact_ = 0;  // when the leader was last heard
+  std::vector<NodeId> votes_granted_;       // this campaign (pre or real)
+  std::vector<NodeId> votes_rejected_;
+  std::vector<Progress> progress_;          // leader only: one per peer
+  std::deque<Pending> pending_;
+  std::uint64_t elections_started_ = 0;
+
+  std::vector<Index> match_scratch_;  // maybe_commit's working space
+  Message out_;  // reused for every outgoing message: no allocation per send
+};
+
+}  // namespace raft::core

@@ -1,0 +1,38 @@
+// What the consensus core asks of its driver.  The core never performs I/O
+// or calls user code: it reports through this interface, and the driver
+// (src/node) buffers the requests and carries them out in a safe order
+// (persist, then send, then apply and report).
+#pragma once
+
+#include <cstdint>
+
+#include "core/message.hpp"
+
+namespace raft::core {
+
+enum class Role : std::uint8_t { kFollower = 1, kPreCandidate, kCandidate, kLeader };
+
+// Mirrors raft_transition_state; the values are the same.
+enum class Transition : std::uint8_t {
+  kQueued = 1,
+  kCommitted = 2,
+  kApplied = 3,
+  kAbandonedNotLeader = 4,
+  kAbandonedConflict = 5,
+};
+
+enum class LogLevel : std::uint8_t { kError = 1, kWarn, kInfo, kDebug };
+
+class Effects {
+ public:
+  virtual ~Effects() = default;
+  // Hand a message to the transport.  Entry views in `m` are valid only
+  // during the call: encode or copy them now.
+  virtual void send(const Message& m) = 0;
+  // A transition proposed on this replica changed state.
+  virtual void transition(std::uint64_t id, Transition state) = 0;
+  virtual bool log_enabled(LogLevel level) const = 0;
+  virtual void log(LogLevel level, const char* text) = 0;
+};
+
+}  // namespace raft::core

@@ -1,0 +1,57 @@
+// The replicated log held in memory.  All index arithmetic lives here, in
+// one place, so that an offset mistake (little_raft bugs B9-B11) cannot hide
+// in the protocol code: callers speak only in Raft indexes.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+#include "core/message.hpp"
+
+namespace raft::core {
+
+class Log {
+ public:
+  // Index of the entry before the first one held (0, or a snapshot's index
+  // once compaction exists), and its term.
+  Index base_index() const { return base_index_; }
+  Term base_term() const { return base_term_; }
+  Index last_index() const { return base_index_ + metas_.size(); }
+  Term last_term() const { return term_at(last_index()); }
+  bool empty() const { return metas_.empty(); }
+
+  // True if `i` is base_index() or an index held in the log.
+  bool has(Index i) const { return i >= base_index_ && i <= last_index(); }
+  // The term of entry i; base_term() at base_index(); 0 outside the log.
+  Term term_at(Index i) const;
+  // Entry i, which must satisfy base_index() < i <= last_index().  The view
+  // is valid until the log is next modified.
+  EntryView at(Index i) const;
+
+  void append(Term term, EntryType type, std::uint64_t id, const std::uint8_t* data,
+              std::size_t len);
+  void append(const EntryView& e) { append(e.term, e.type, e.id, e.data, e.len); }
+  // Remove entries i..last_index().  i must be > base_index().
+  void truncate_from(Index i);
+
+  // Bytes of payload held (for flow control and status).
+  std::size_t payload_bytes() const { return bytes_.size(); }
+
+ private:
+  struct Meta {
+    Term term;
+    std::uint64_t id;
+    std::uint64_t offset;  // into bytes_
+    std::uint32_t len;
+    EntryType type;
+  };
+  const Meta& meta(Index i) const { return metas_[i - base_index_ - 1]; }
+
+  Index base_index_ = 0;
+  Term base_term_ = 0;
+  std::vector<Meta> metas_;
+  std::vector<std::uint8_t> bytes_;  // all payloads, back to back
+};
+
+}  // namespace raft::core

@@ -1,0 +1,48 @@
+// What a leader knows about one follower's log, and the flow control that
+// limits how much it sends ahead of the follower's acknowledgements.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+
+#include "core/message.hpp"
+
+namespace raft::core {
+
+struct Progress {
+  enum class Mode : std::uint8_t {
+    kProbe,      // position unknown: one AppendEntries at a time
+    kReplicate,  // position known: stream entries, up to max_inflight ahead
+  };
+
+  NodeId id = 0;
+  Index match = 0;  // highest index known to be replicated; never decreases in a term
+  Index next = 1;   // next index to send
+  Mode mode = Mode::kProbe;
+  bool probe_sent = false;     // in kProbe: a request is outstanding
+  bool recent_active = false;  // heard from since the last check-quorum round
+  std::deque<Index> inflight;  // last index of each unacknowledged batch
+
+  void reset(Index last_index) {
+    match = 0;
+    next = last_index + 1;
+    mode = Mode::kProbe;
+    probe_sent = false;
+    recent_active = false;
+    inflight.clear();
+  }
+
+  // An acknowledgement up to `index` arrived: free the window below it.
+  void acknowledge(Index index) {
+    while (!inflight.empty() && inflight.front() <= index) inflight.pop_front();
+  }
+
+  void become_probe(Index new_next) {
+    mode = Mode::kProbe;
+    next = new_next;
+    probe_sent = false;
+    inflight.clear();
+  }
+};
+
+}  // namespace raft::core

@@ -1,0 +1,251 @@
+// Log replication: proposals, AppendEntries on both sides, the commit rule.
+#include <algorithm>
+
+#include "core/core.hpp"
+
+namespace raft::core {
+
+namespace {
+unsigned long long ull(std::uint64_t v) { return static_cast<unsigned long long>(v); }
+}  // namespace
+
+// ---------------------------------------------------------------- leader
+
+bool Core::propose(std::uint64_t id, const std::uint8_t* data, std::size_t len) {
+  if (role_ != Role::kLeader) {
+    fx_.transition(id, Transition::kAbandonedNotLeader);
+    return false;
+  }
+  append_local(EntryType::kCommand, id, data, len);
+  pending_.push_back(Pending{log_.last_index(), term_, id, false});
+  fx_.transition(id, Transition::kQueued);
+  return true;
+}
+
+void Core::append_local(EntryType type, std::uint64_t id, const std::uint8_t* data,
+                        std::size_t len) {
+  log_.append(term_, type, id, data, len);
+  // A lone voter commits by itself.
+  if (progress_.empty()) maybe_commit();
+}
+
+void Core::flush() {
+  if (role_ != Role::kLeader) return;
+  for (auto& p : progress_) send_append(p, false);
+}
+
+void Core::broadcast_heartbeat() {
+  for (auto& p : progress_) {
+    // A heartbeat also re-probes a follower whose last probe went unanswered.
+    if (p.mode == Progress::Mode::kProbe) p.probe_sent = false;
+    send_append(p, true);
+  }
+}
+
+// Sends entries from p.next when the flow-control window allows; with
+// allow_empty, sends an entry-less AppendEntries (a heartbeat) otherwise.
+// A heartbeat names prev = next - 1, so a follower that missed a batch
+// rejects it and the leader falls back to probing: loss is repaired without
+// a separate retransmission timer.
+void Core::send_append(Progress& p, bool allow_empty) {
+  const bool window_open = p.mode == Progress::Mode::kProbe
+                               ? !p.probe_sent
+                               : p.inflight.size() < config_.max_inflight;
+  const bool has_entries = p.next <= log_.last_index();
+  if (!(window_open && has_entries) && !allow_empty) return;
+
+  Message& m = start_message(MsgType::kAppendEntries, p.id);
+  m.prev_log_index = p.next - 1;
+  m.prev_log_term = log_.term_at(m.prev_log_index);
+  m.commit = commit_;
+  if (window_open && has_entries) {
+    std::size_t bytes = 0;
+    for (Index i = p.next; i <= log_.last_index(); ++i) {
+      EntryView e = log_.at(i);
+      // At least one entry per message, however large.
+      const std::size_t cost = e.len + kEntryWireOverhead;
+      if (!m.entries.empty() && bytes + cost > config_.max_batch_bytes) break;
+      bytes += cost;
+      m.entries.push_back(e);
+    }
+    const Index last = m.prev_log_index + m.entries.size();
+    if (p.mode == Progress::Mode::kReplicate) {
+      p.inflight.push_back(last);
+      p.next = last + 1;  // optimistic: pipeline the next batch
+    } else {
+      p.probe_sent = true;
+    }
+  }
+  send(m);
+}
+
+void Core::on_append_response(const Message& m) {
+  if (role_ != Role::kLeader) return;
+  Progress* p = progress_of(m.from);
+  if (p == nullptr) return;
+  p->recent_active = true;
+
+  if (m.success) {
+    if (m.match_index > log_.last_index()) {
+      logf(LogLevel::kWarn, "term %llu: %llu acknowledged %llu beyond our log end %llu; ignored",
+           ull(term_), ull(m.from), ull(m.match_index), ull(log_.last_index()));
+      return;
+    }
+    // Responses may arrive late, duplicated or out of order: the match
+    // index only moves forward (little_raft B12).
+    if (mutant(kMutantStaleAppendResp)) {
+      p->match = m.match_index;
+    } else if (m.match_index <= p->match) {
+      return;
+    } else {
+      p->match = m.match_index;
+    }
+    p->next = std::max(p->next, p->match + 1);
+    p->acknowledge(p->match);
+    if (p->mode == Progress::Mode::kProbe) {
+      p->mode = Progress::Mode::kReplicate;
+      p->next = p->match + 1;
+      p->inflight.clear();
+    }
+    maybe_commit();
+    return;
+  }
+
+  // A rejection of a position at or below what is already known to match
+  // is a leftover from an earlier exchange.
+  if (m.reject_index <= p->match) return;
+  Index next;
+  if (m.hint_term == 0) {
+    next = m.hint_index;  // the follower's log ends before the probe
+  } else {
+    // Skip the follower's whole conflicting term at once; if we hold entries
+    // of that term, resume just after our last one.
+    Index i = std::min(m.reject_index, log_.last_index());
+    while (i > log_.base_index() && log_.term_at(i) > m.hint_term) --i;
+    next = log_.term_at(i) == m.hint_term ? i + 1 : m.hint_index;
+  }
+  next = std::clamp<Index>(next, p->match + 1, m.reject_index);
+  p->become_probe(next);
+  send_append(*p, false);
+}
+
+// Raft 5.4.2 (Figure 8): only an entry of the leader's own term is committed
+// by counting replicas; earlier entries commit with it.
+void Core::maybe_commit() {
+  std::vector<Index>& matches = match_scratch_;
+  matches.clear();
+  matches.push_back(log_.last_index());
+  for (const auto& p : progress_) matches.push_back(p.match);
+  std::nth_element(matches.begin(), matches.begin() + (quorum() - 1), matches.end(),
+                   std::greater<Index>());
+  const Index candidate = matches[quorum() - 1];
+  if (candidate <= commit_) return;
+  if (log_.term_at(candidate) != term_ && !mutant(kMutantCommitOldTerm)) return;
+  set_commit(candidate);
+}
+
+void Core::set_commit(Index index) {
+  commit_ = index;
+  for (auto& pending : pending_) {
+    if (pending.index > commit_) break;
+    if (!pending.committed) {
+      pending.committed = true;
+      fx_.transition(pending.id, Transition::kCommitted);
+    }
+  }
+}
+
+void Core::applied(Index index) {
+  applied_ = index;
+  while (!pending_.empty() && pending_.front().index <= applied_) {
+    const Pending done = pending_.front();
+    pending_.pop_front();
+    fx_.transition(done.id, Transition::kApplied);
+  }
+}
+
+// ---------------------------------------------------------------- follower
+
+void Core::reject_append(const Message& m) {
+  Message& r = start_message(MsgType::kAppendEntriesResponse, m.from);
+  r.success = false;
+  r.reject_index = m.prev_log_index;
+  r.hint_index = log_.last_index() + 1;
+  send(r);
+}
+
+void Core::on_append_entries(const Message& m) {
+  // Here m.term == term_.
+  if (role_ == Role::kLeader) {
+    logf(LogLevel::kError, "term %llu: AppendEntries from %llu in our own term; ignored",
+         ull(term_), ull(m.from));
+    return;
+  }
+  if (role_ != Role::kFollower || leader_ != m.from) become_follower(term_, m.from);
+  last_leader_contact_ = now_;
+  reset_election_timer();
+
+  Message& r = start_message(MsgType::kAppendEntriesResponse, m.from);
+  if (m.prev_log_index > log_.last_index()) {
+    r.reject_index = m.prev_log_index;
+    r.hint_index = log_.last_index() + 1;
+    send(r);
+    return;
+  }
+  if (log_.term_at(m.prev_log_index) != m.prev_log_term) {
+    // Report the conflicting term and where it starts in our log, so the
+    // leader can skip it in one round trip.  Entries up to the commit index
+    // match every leader's, so the search stops there.
+    const Term conflict = log_.term_at(m.prev_log_index);
+    const Index floor = std::max(commit_, log_.base_index());
+    Index first = m.prev_log_index;
+    while (first > floor + 1 && log_.term_at(first - 1) == conflict) --first;
+    r.reject_index = m.prev_log_index;
+    r.hint_index = first;
+    r.hint_term = conflict;
+    send(r);
+    return;
+  }
+
+  // Append what is new; drop our suffix only from the first real conflict.
+  // Entries we already hold with the same term are the same entries (Log
+  // Matching), so a late or duplicated request never truncates.
+  Index index = m.prev_log_index;
+  for (const EntryView& e : m.entries) {
+    ++index;
+    if (index <= log_.last_index()) {
+      if (log_.term_at(index) == e.term) continue;
+      if (index <= commit_) {
+        logf(LogLevel::kError, "term %llu: leader %llu conflicts with committed entry %llu; ignored",
+             ull(term_), ull(m.from), ull(index));
+        return;
+      }
+      truncate_from(index);
+    }
+    log_.append(e);
+  }
+  // Acknowledge exactly what this request verified, never our whole log:
+  // a suffix beyond it may be stale (little_raft B8, B9).
+  const Index verified = m.prev_log_index + m.entries.size();
+  // A late, shorter request must not move the commit index backwards.
+  const Index commit = std::min(m.commit, verified);
+  if (commit > commit_) set_commit(commit);
+  Message& ok = start_message(MsgType::kAppendEntriesResponse, m.from);
+  ok.success = true;
+  ok.match_index = verified;
+  send(ok);
+}
+
+void Core::truncate_from(Index index) {
+  logf(LogLevel::kInfo, "term %llu: dropping entries %llu..%llu that conflict with the leader",
+       ull(term_), ull(index), ull(log_.last_index()));
+  log_.truncate_from(index);
+  // Our own proposals in the dropped range can never commit.
+  while (!pending_.empty() && pending_.back().index >= index) {
+    const Pending lost = pending_.back();
+    pending_.pop_back();
+    fx_.transition(lost.id, Transition::kAbandonedConflict);
+  }
+}
+
+}  // namespace raft::core

@@ -1,0 +1,330 @@
+#include "node/node.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <cstdarg>
+#include <cstdio>
+#include <new>
+
+#include "wire/codec.hpp"
+
+namespace raft::node {
+
+namespace {
+
+// A turn stops reading after this many messages so that a flooding peer
+// cannot starve timers and proposals; the caller is told to poll again now.
+constexpr int kMaxMessagesPerTurn = 4096;
+
+std::uint64_t steady_now_ms() {
+  using namespace std::chrono;
+  return static_cast<std::uint64_t>(
+      duration_cast<milliseconds>(steady_clock::now().time_since_epoch()).count());
+}
+
+raft_log_level to_c(core::LogLevel level) { return static_cast<raft_log_level>(level); }
+
+}  // namespace
+
+// ---------------------------------------------------------------- creation
+
+int Node::create(const raft_options* opt, const raft_callbacks* cb, void* user,
+                 std::unique_ptr<Node>& out) {
+  out.reset();
+  if (cb == nullptr) return RAFT_EINVAL;
+  auto say = [&](const std::string& text) {
+    if (cb->log != nullptr && cb->version == RAFT_CALLBACKS_VERSION)
+      cb->log(RAFT_LOG_ERROR, ("raft_node_create: " + text).c_str(), user);
+  };
+  if (opt == nullptr) {
+    say("options is NULL");
+    return RAFT_EINVAL;
+  }
+  core::Config config;
+  Limits limits;
+  std::string why;
+  const int rc = translate_options(*opt, *cb, config, limits, why);
+  if (rc != RAFT_OK) {
+    say(why);
+    return rc;
+  }
+  out.reset(new (std::nothrow) Node(config, limits, *cb, user));
+  if (!out) {
+    say("out of memory");
+    return RAFT_ENOMEM;
+  }
+  return RAFT_OK;
+}
+
+Node::Node(const core::Config& config, const Limits& limits, const raft_callbacks& cb,
+           void* user)
+    : cb_(cb), user_(user), limits_(limits) {
+  // The core's timers are armed relative to the first poll's clock.
+  core_ = std::make_unique<core::Core>(config, static_cast<core::Effects&>(*this), 0);
+  raft_status_init(&snapshot_);
+  snapshot_.id = config.id;
+  snapshot_.role = RAFT_FOLLOWER;
+}
+
+// ---------------------------------------------------------------- guards
+
+int Node::enter(const char* what) {
+  bool expected = false;
+  if (!driving_.compare_exchange_strong(expected, true, std::memory_order_acquire)) {
+    if (driver_thread_.load() == std::this_thread::get_id())
+      return fail(RAFT_EBUSY, "%s called from inside a callback of the same node", what);
+    return fail(RAFT_EBUSY, "%s: another thread is driving this node", what);
+  }
+  driver_thread_.store(std::this_thread::get_id());
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (stopped_) {
+      driver_thread_.store(std::thread::id());
+      driving_.store(false, std::memory_order_release);
+      return fail(RAFT_ESHUTDOWN, "%s: the node was stopped", what);
+    }
+  }
+  return RAFT_OK;
+}
+
+void Node::leave() {
+  driver_thread_.store(std::thread::id());
+  driving_.store(false, std::memory_order_release);
+}
+
+bool Node::in_callback() const {
+  return driving_.load() && driver_thread_.load() == std::this_thread::get_id();
+}
+
+int Node::fail(int code, const char* fmt, ...) {
+  char text[sizeof errmsg_];
+  std::va_list args;
+  va_start(args, fmt);
+  std::vsnprintf(text, sizeof text, fmt, args);
+  va_end(args);
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    std::memcpy(errmsg_, text, sizeof errmsg_);
+  }
+  return code;
+}
+
+void Node::logf(raft_log_level level, const char* fmt, ...) {
+  if (cb_.log == nullptr || level > limits_.log_level) return;
+  char text[256];
+  std::va_list args;
+  va_start(args, fmt);
+  std::vsnprintf(text, sizeof text, fmt, args);
+  va_end(args);
+  cb_.log(level, text, user_);
+}
+
+// ---------------------------------------------------------------- any thread
+
+int Node::propose(std::uint64_t id, const void* data, std::size_t len) {
+  if (data == nullptr && len > 0) return fail(RAFT_EINVAL, "propose: data is NULL, len > 0");
+  if (len > limits_.max_entry_bytes)
+    return fail(RAFT_ETOOBIG, "propose: %zu bytes exceeds max_entry_bytes %u", len,
+                limits_.max_entry_bytes);
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (stopped_) {
+      std::snprintf(errmsg_, sizeof errmsg_, "propose: the node was stopped");
+      return RAFT_ESHUTDOWN;
+    }
+    if (queue_.bytes() + ProposalQueue::cost(len) > limits_.max_queue_bytes) {
+      std::snprintf(errmsg_, sizeof errmsg_, "propose: queue full (max_queue_bytes %llu)",
+                    static_cast<unsigned long long>(limits_.max_queue_bytes));
+      return RAFT_EBUSY;
+    }
+    queue_.push(id, data, len);
+  }
+  wake_.notify_one();
+  return RAFT_OK;
+}
+
+void Node::notify() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    notified_ = true;
+  }
+  wake_.notify_one();
+}
+
+void Node::stop() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stopped_ = true;
+  }
+  wake_.notify_all();
+}
+
+int Node::status(raft_status* st) {
+  if (st->version != RAFT_STATUS_VERSION)
+    return fail(RAFT_EVERSION, "status: raft_status.version %u is unknown", st->version);
+  std::lock_guard<std::mutex> lock(mu_);
+  *st = snapshot_;
+  st->proposals_queued = queue_.size();
+  return RAFT_OK;
+}
+
+// ---------------------------------------------------------------- loop
+
+int Node::poll(std::uint64_t now_ms, std::uint64_t* next_deadline_ms) {
+  int rc = enter("raft_node_poll");
+  if (rc != RAFT_OK) return rc;
+  rc = turn(now_ms, next_deadline_ms);
+  leave();
+  return rc;
+}
+
+int Node::run() {
+  int rc = enter("raft_node_run");
+  if (rc != RAFT_OK) return rc;
+  for (;;) {
+    std::uint64_t deadline = 0;
+    rc = turn(steady_now_ms(), &deadline);
+    if (rc != RAFT_OK) break;
+    if (cb_.halt != nullptr && cb_.halt(user_) != 0) break;
+    std::unique_lock<std::mutex> lock(mu_);
+    const auto until = std::chrono::steady_clock::time_point(std::chrono::milliseconds(deadline));
+    wake_.wait_until(lock, until, [this] { return notified_ || stopped_ || !queue_.empty(); });
+    if (stopped_) break;
+  }
+  leave();
+  return rc;
+}
+
+int Node::turn(std::uint64_t now_ms, std::uint64_t* next_deadline_ms) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    notified_ = false;
+    batch_.clear();
+    queue_.take(batch_);
+  }
+  core_->tick(now_ms);
+  bool more = false;
+  const int rc = receive_messages(&more);
+  for (const auto& item : batch_.items)
+    core_->propose(item.id, batch_.bytes.data() + item.offset, item.len);
+  core_->flush();
+  // Memory storage: everything the core recorded is already "durable", so
+  // this turn's messages may leave now.  Durable storage persists and syncs
+  // here, before any message that acknowledges or votes is sent.
+  deliver_outputs();
+  report_transitions();
+  apply_committed();
+  if (core_->leader() != reported_leader_) {
+    reported_leader_ = core_->leader();
+    if (cb_.leader != nullptr) cb_.leader(reported_leader_, user_);
+  }
+  publish_status();
+  if (next_deadline_ms != nullptr) *next_deadline_ms = more ? now_ms : core_->next_deadline();
+  return rc;
+}
+
+int Node::receive_messages(bool* more) {
+  if (cb_.receive == nullptr) return RAFT_OK;
+  for (int n = 0; n < kMaxMessagesPerTurn; ++n) {
+    const void* msg = nullptr;
+    std::size_t len = 0;
+    const int got = cb_.receive(&msg, &len, user_);
+    if (got == 0) return RAFT_OK;
+    if (got < 0) {
+      logf(RAFT_LOG_ERROR, "receive callback failed with %d", got);
+      return fail(RAFT_ECALLBACK, "receive callback returned %d", got);
+    }
+    accept_frame(msg, len);
+  }
+  *more = true;
+  return RAFT_OK;
+}
+
+void Node::accept_frame(const void* msg, std::size_t len) {
+  const auto* bytes = static_cast<const std::uint8_t*>(msg);
+  wire::DecodeError err = wire::DecodeError::kTruncated;
+  if (bytes != nullptr)
+    err = wire::decode(bytes, len, limits_.cluster_id, limits_.max_frame_bytes, inbound_);
+  const char* problem = nullptr;
+  if (err != wire::DecodeError::kOk) {
+    problem = wire::to_string(err);
+  } else if (inbound_.to != core_->config().id) {
+    problem = "addressed to another node";
+  } else if (std::find(core_->config().peers.begin(), core_->config().peers.end(),
+                       inbound_.from) == core_->config().peers.end()) {
+    problem = "from a node that is not a peer";
+  }
+  if (problem != nullptr) {
+    ++msgs_rejected_;
+    // Log the first few and then only at powers of two: a flood of garbage
+    // must not become a flood of log lines.
+    if (msgs_rejected_ <= 8 || (msgs_rejected_ & (msgs_rejected_ - 1)) == 0)
+      logf(RAFT_LOG_WARN, "rejected a %zu-byte message (%s); %llu rejected so far", len, problem,
+           static_cast<unsigned long long>(msgs_rejected_));
+    return;
+  }
+  ++msgs_received_;
+  core_->step(inbound_);
+}
+
+void Node::send(const Message& m) {
+  const std::size_t offset = out_bytes_.size();
+  wire::encode(m, limits_.cluster_id, out_bytes_);
+  outbox_.push_back(Outgoing{m.to, offset, out_bytes_.size() - offset});
+}
+
+void Node::deliver_outputs() {
+  for (const Outgoing& o : outbox_) {
+    ++msgs_sent_;
+    cb_.send(o.to, out_bytes_.data() + o.offset, o.len, user_);
+  }
+  outbox_.clear();
+  out_bytes_.clear();
+}
+
+void Node::transition(std::uint64_t id, core::Transition state) {
+  reports_.push_back(Report{id, state});
+}
+
+void Node::report_transitions() {
+  // Callbacks cannot add reports (only the core does, and only inside a
+  // turn), so iterating while calling out is safe.
+  for (const Report& r : reports_) {
+    if (cb_.transition_state != nullptr)
+      cb_.transition_state(r.id, static_cast<raft_transition_state>(r.state), user_);
+  }
+  reports_.clear();
+}
+
+void Node::apply_committed() {
+  while (core_->applied_index() < core_->commit_index()) {
+    const Index index = core_->applied_index() + 1;
+    const EntryView e = core_->log().at(index);
+    if (e.type == EntryType::kCommand) cb_.apply(e.id, e.data, e.len, user_);
+    core_->applied(index);
+    report_transitions();
+  }
+}
+
+bool Node::log_enabled(core::LogLevel level) const {
+  return cb_.log != nullptr && to_c(level) <= limits_.log_level;
+}
+
+void Node::log(core::LogLevel level, const char* text) { cb_.log(to_c(level), text, user_); }
+
+void Node::publish_status() {
+  std::lock_guard<std::mutex> lock(mu_);
+  snapshot_.role = static_cast<raft_role>(core_->role());
+  snapshot_.term = core_->term();
+  snapshot_.leader = core_->leader();
+  snapshot_.commit_index = core_->commit_index();
+  snapshot_.applied_index = core_->applied_index();
+  snapshot_.last_index = core_->log().last_index();
+  snapshot_.snapshot_index = core_->log().base_index();
+  snapshot_.msgs_sent = msgs_sent_;
+  snapshot_.msgs_received = msgs_received_;
+  snapshot_.msgs_rejected = msgs_rejected_;
+  snapshot_.elections_started = core_->elections_started();
+}
+
+}  // namespace raft::node

@@ -1,0 +1,103 @@
+// The driver around the consensus core: it owns the core, turns the core's
+// requests into user callbacks in a safe order, and offers the thread-safe
+// entry points (propose, notify, stop, status).  Everything the library does
+// happens in turn(), which both raft_node_poll and raft_node_run use, so the
+// simulator exercises exactly what production runs.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "core/core.hpp"
+#include "node/options.hpp"
+#include "node/proposal_queue.hpp"
+#include "raft.h"
+
+namespace raft::node {
+
+class Node final : private core::Effects {
+ public:
+  // Validates and copies the arguments.  On failure returns an error code,
+  // sets *out to null and reports the reason through cb->log.
+  static int create(const raft_options* opt, const raft_callbacks* cb, void* user,
+                    std::unique_ptr<Node>& out);
+
+  int poll(std::uint64_t now_ms, std::uint64_t* next_deadline_ms);
+  int run();
+  int propose(std::uint64_t id, const void* data, std::size_t len);
+  void notify();
+  void stop();
+  int status(raft_status* st);
+  const char* errmsg() const { return errmsg_; }
+
+  // True when called from inside one of this node's callbacks.
+  bool in_callback() const;
+
+  // For white-box tests and the simulator's invariant checks.
+  const core::Core& core() const { return *core_; }
+
+ private:
+  Node(const core::Config& config, const Limits& limits, const raft_callbacks& cb, void* user);
+
+  // core::Effects
+  void send(const Message& m) override;
+  void transition(std::uint64_t id, core::Transition state) override;
+  bool log_enabled(core::LogLevel level) const override;
+  void log(core::LogLevel level, const char* text) override;
+
+  // One turn: timers, inbound messages, proposals, then outputs.
+  int turn(std::uint64_t now_ms, std::uint64_t* next_deadline_ms);
+  int receive_messages(bool* more);
+  void accept_frame(const void* msg, std::size_t len);
+  void deliver_outputs();
+  void apply_committed();
+  void report_transitions();
+  void publish_status();
+
+  // Re-entrancy and single-driver guard around poll/run.
+  int enter(const char* what);
+  void leave();
+  int fail(int code, const char* fmt, ...) __attribute__((format(printf, 3, 4)));
+  void logf(raft_log_level level, const char* fmt, ...) __attribute__((format(printf, 3, 4)));
+
+  const raft_callbacks cb_;
+  void* const user_;
+  const Limits limits_;
+  std::unique_ptr<core::Core> core_;
+
+  // Loop-thread state.
+  Message inbound_;
+  std::vector<std::uint8_t> out_bytes_;  // this turn's encoded messages, back to back
+  struct Outgoing {
+    NodeId to;
+    std::size_t offset, len;
+  };
+  std::vector<Outgoing> outbox_;
+  struct Report {
+    std::uint64_t id;
+    core::Transition state;
+  };
+  std::vector<Report> reports_;
+  ProposalQueue::Batch batch_;
+  NodeId reported_leader_ = 0;
+  std::uint64_t msgs_sent_ = 0, msgs_received_ = 0, msgs_rejected_ = 0;
+
+  // Shared with other threads.
+  std::atomic<bool> driving_{false};
+  std::atomic<std::thread::id> driver_thread_{};
+  mutable std::mutex mu_;
+  std::condition_variable wake_;
+  bool notified_ = false;
+  bool stopped_ = false;
+  ProposalQueue queue_;   // guarded by mu_
+  raft_status snapshot_;  // guarded by mu_
+  char errmsg_[256] = "";
+};
+
+}  // namespace raft::node

@@ -1,0 +1,93 @@
+#include "node/options.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <random>
+
+#include "core/rng.hpp"
+
+namespace raft::node {
+
+namespace {
+
+// Room for the frame header and per-entry headers around the payload limits.
+constexpr std::size_t kFrameSlack = 64 * 1024;
+
+std::uint64_t fresh_seed() {
+  std::random_device device;
+  const auto now = std::chrono::steady_clock::now().time_since_epoch().count();
+  return (static_cast<std::uint64_t>(device()) << 32) ^ device() ^
+         static_cast<std::uint64_t>(now);
+}
+
+}  // namespace
+
+int translate_options(const raft_options& opt, const raft_callbacks& cb, core::Config& config,
+                      Limits& limits, std::string& why) {
+  if (opt.version != RAFT_OPTIONS_VERSION) {
+    why = "raft_options.version " + std::to_string(opt.version) +
+          " is unknown (call raft_options_init)";
+    return RAFT_EVERSION;
+  }
+  if (cb.version != RAFT_CALLBACKS_VERSION) {
+    why = "raft_callbacks.version " + std::to_string(cb.version) +
+          " is unknown (call raft_callbacks_init)";
+    return RAFT_EVERSION;
+  }
+  auto invalid = [&why](const std::string& text) {
+    why = text;
+    return RAFT_EINVAL;
+  };
+  if (opt.id == RAFT_NO_ID) return invalid("options.id must not be 0");
+  if (opt.n_peers > 0 && opt.peers == nullptr) return invalid("options.peers is NULL");
+  if (opt.n_peers > 1024) return invalid("options.n_peers is larger than 1024");
+  std::vector<NodeId> peers(opt.peers, opt.peers + opt.n_peers);
+  for (std::size_t i = 0; i < peers.size(); ++i) {
+    if (peers[i] == RAFT_NO_ID) return invalid("options.peers contains 0");
+    if (peers[i] == opt.id) return invalid("options.peers contains this node's own id");
+    if (std::find(peers.begin(), peers.begin() + i, peers[i]) != peers.begin() + i)
+      return invalid("options.peers contains " + std::to_string(peers[i]) + " twice");
+  }
+  if (opt.heartbeat_ms == 0) return invalid("options.heartbeat_ms must be at least 1");
+  if (opt.election_timeout_min_ms <= opt.heartbeat_ms)
+    return invalid("options.election_timeout_min_ms must exceed heartbeat_ms");
+  if (opt.election_timeout_max_ms <= opt.election_timeout_min_ms)
+    return invalid("options.election_timeout_max_ms must exceed election_timeout_min_ms");
+  if (opt.data_dir != nullptr)
+    return invalid("options.data_dir: durable storage is not available in this release");
+  if (opt.max_batch_bytes == 0) return invalid("options.max_batch_bytes must be at least 1");
+  if (opt.max_inflight == 0) return invalid("options.max_inflight must be at least 1");
+  if (opt.max_entry_bytes == 0) return invalid("options.max_entry_bytes must be at least 1");
+  if (opt.max_entry_bytes > (1u << 30)) return invalid("options.max_entry_bytes exceeds 1 GiB");
+  if (opt.max_batch_bytes > (1u << 30)) return invalid("options.max_batch_bytes exceeds 1 GiB");
+  if (opt.max_queue_bytes == 0) return invalid("options.max_queue_bytes must be at least 1");
+  if (opt.log_level < RAFT_LOG_ERROR || opt.log_level > RAFT_LOG_DEBUG)
+    return invalid("options.log_level is not a raft_log_level");
+  if (cb.apply == nullptr) return invalid("callbacks.apply is required");
+  if (opt.n_peers > 0 && (cb.send == nullptr || cb.receive == nullptr))
+    return invalid("callbacks.send and callbacks.receive are required with peers");
+
+  config.id = opt.id;
+  config.peers = std::move(peers);
+  config.heartbeat_ms = opt.heartbeat_ms;
+  config.election_min_ms = opt.election_timeout_min_ms;
+  config.election_max_ms = opt.election_timeout_max_ms;
+  // Mixing the id in gives each replica its own jitter even when every
+  // replica of a cluster is configured with the same seed.
+  const std::uint64_t seed = opt.random_seed != 0 ? opt.random_seed : fresh_seed();
+  config.seed = core::Rng(seed ^ (opt.id * 0xD6E8FEB86659FD93ULL)).next();
+  config.pre_vote = opt.pre_vote != 0;
+  config.check_quorum = opt.check_quorum != 0;
+  config.max_batch_bytes = opt.max_batch_bytes;
+  config.max_inflight = opt.max_inflight;
+
+  limits.max_entry_bytes = opt.max_entry_bytes;
+  limits.max_queue_bytes = opt.max_queue_bytes;
+  limits.max_frame_bytes =
+      static_cast<std::size_t>(opt.max_batch_bytes) + opt.max_entry_bytes + kFrameSlack;
+  limits.cluster_id = opt.cluster_id;
+  limits.log_level = opt.log_level;
+  return RAFT_OK;
+}
+
+}  // namespace raft::node

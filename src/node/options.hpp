@@ -1,0 +1,25 @@
+// Validation of the caller's raft_options / raft_callbacks and their
+// translation into the core's configuration.
+#pragma once
+
+#include <string>
+
+#include "core/config.hpp"
+#include "raft.h"
+
+namespace raft::node {
+
+// Limits derived from the options that the driver enforces.
+struct Limits {
+  std::uint32_t max_entry_bytes = 0;
+  std::uint64_t max_queue_bytes = 0;
+  std::size_t max_frame_bytes = 0;  // largest inbound frame accepted
+  std::uint64_t cluster_id = 0;
+  raft_log_level log_level = RAFT_LOG_WARN;
+};
+
+// Returns RAFT_OK and fills config/limits, or an error code with `why` set.
+int translate_options(const raft_options& opt, const raft_callbacks& cb, core::Config& config,
+                      Limits& limits, std::string& why);
+
+}  // namespace raft::node
