@@ -53,6 +53,11 @@ class Core {
   const Config& config() const { return config_; }
   std::uint64_t elections_started() const { return elections_started_; }
 
+#ifdef RAFT_MUTANTS
+  // The simulator's mutation self-test switches deliberate bugs on here.
+  void set_mutants(std::uint32_t mutants) { config_.mutants = mutants; }
+#endif
+
  private:
   struct Pending {  // a transition proposed here, not yet applied or abandoned
     Index index;
@@ -89,7 +94,7 @@ class Core {
   void on_append_entries(const Message& m);
   void on_append_response(const Message& m);
   void reject_append(const Message& m);
-  void send_append(Progress& p, bool allow_empty);
+  bool send_append(Progress& p, bool allow_empty);
   void broadcast_heartbeat();
   void maybe_commit();
   void set_commit(Index index);

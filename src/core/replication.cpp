@@ -16,9 +16,11 @@ bool Core::propose(std::uint64_t id, const std::uint8_t* data, std::size_t len) 
     fx_.transition(id, Transition::kAbandonedNotLeader);
     return false;
   }
-  append_local(EntryType::kCommand, id, data, len);
-  pending_.push_back(Pending{log_.last_index(), term_, id, false});
+  // Registered before appending: a lone voter commits inside append_local,
+  // and the commit must find the proposal to report it.
+  pending_.push_back(Pending{log_.last_index() + 1, term_, id, false});
   fx_.transition(id, Transition::kQueued);
+  append_local(EntryType::kCommand, id, data, len);
   return true;
 }
 
@@ -31,7 +33,11 @@ void Core::append_local(EntryType type, std::uint64_t id, const std::uint8_t* da
 
 void Core::flush() {
   if (role_ != Role::kLeader) return;
-  for (auto& p : progress_) send_append(p, false);
+  // Fill each follower's window: several batches per turn when pipelining.
+  for (auto& p : progress_) {
+    while (send_append(p, false)) {
+    }
+  }
 }
 
 void Core::broadcast_heartbeat() {
@@ -44,21 +50,23 @@ void Core::broadcast_heartbeat() {
 
 // Sends entries from p.next when the flow-control window allows; with
 // allow_empty, sends an entry-less AppendEntries (a heartbeat) otherwise.
+// Returns true if it sent entries.
 // A heartbeat names prev = next - 1, so a follower that missed a batch
 // rejects it and the leader falls back to probing: loss is repaired without
 // a separate retransmission timer.
-void Core::send_append(Progress& p, bool allow_empty) {
+bool Core::send_append(Progress& p, bool allow_empty) {
   const bool window_open = p.mode == Progress::Mode::kProbe
                                ? !p.probe_sent
                                : p.inflight.size() < config_.max_inflight;
   const bool has_entries = p.next <= log_.last_index();
-  if (!(window_open && has_entries) && !allow_empty) return;
+  const bool with_entries = window_open && has_entries;
+  if (!with_entries && !allow_empty) return false;
 
   Message& m = start_message(MsgType::kAppendEntries, p.id);
   m.prev_log_index = p.next - 1;
   m.prev_log_term = log_.term_at(m.prev_log_index);
   m.commit = commit_;
-  if (window_open && has_entries) {
+  if (with_entries) {
     std::size_t bytes = 0;
     for (Index i = p.next; i <= log_.last_index(); ++i) {
       EntryView e = log_.at(i);
@@ -77,6 +85,7 @@ void Core::send_append(Progress& p, bool allow_empty) {
     }
   }
   send(m);
+  return with_entries;
 }
 
 void Core::on_append_response(const Message& m) {
@@ -124,7 +133,8 @@ void Core::on_append_response(const Message& m) {
     while (i > log_.base_index() && log_.term_at(i) > m.hint_term) --i;
     next = log_.term_at(i) == m.hint_term ? i + 1 : m.hint_index;
   }
-  next = std::clamp<Index>(next, p->match + 1, m.reject_index);
+  // Move back, never forward, and never past what we hold.
+  next = std::clamp<Index>(next, p->match + 1, std::min(m.reject_index, log_.last_index() + 1));
   p->become_probe(next);
   send_append(*p, false);
 }

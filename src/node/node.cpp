@@ -76,13 +76,14 @@ int Node::enter(const char* what) {
     return fail(RAFT_EBUSY, "%s: another thread is driving this node", what);
   }
   driver_thread_.store(std::this_thread::get_id());
+  bool stopped;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    if (stopped_) {
-      driver_thread_.store(std::thread::id());
-      driving_.store(false, std::memory_order_release);
-      return fail(RAFT_ESHUTDOWN, "%s: the node was stopped", what);
-    }
+    stopped = stopped_;
+  }
+  if (stopped) {
+    leave();
+    return fail(RAFT_ESHUTDOWN, "%s: the node was stopped", what);
   }
   return RAFT_OK;
 }

@@ -41,6 +41,9 @@ class Node final : private core::Effects {
 
   // For white-box tests and the simulator's invariant checks.
   const core::Core& core() const { return *core_; }
+#ifdef RAFT_MUTANTS
+  void set_mutants(std::uint32_t mutants) { core_->set_mutants(mutants); }
+#endif
 
  private:
   Node(const core::Config& config, const Limits& limits, const raft_callbacks& cb, void* user);

@@ -1,0 +1,80 @@
+// The libraft wire format: one raft::Message <-> one self-contained frame.
+// Every byte is described in docs/wire-format.md; the constants below are the
+// same numbers, for code that sizes buffers or batches.
+//
+// decode() is the boundary with the network: it treats its input as hostile.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+#include "core/message.hpp"
+
+namespace raft::wire {
+
+enum class DecodeError : int {
+  kOk = 0,
+  kTruncated,        // fewer bytes than the header says the frame has
+  kBadMagic,         // not a libraft frame
+  kBadVersion,       // a format version this decoder does not speak
+  kBadType,          // a message type this decoder does not know (e.g. from a newer peer)
+  kBadChecksum,      // CRC32C mismatch: corrupted in transit
+  kBadLength,        // lengths inside the frame do not add up
+  kTooBig,           // larger than the caller's max_frame_bytes
+  kBadField,         // a field holds a value the format forbids
+  kClusterMismatch,  // a frame from another cluster
+};
+
+// A static English description; never null.
+const char* to_string(DecodeError e);
+
+// Frame layout (little-endian, no padding).
+inline constexpr std::uint32_t kMagic = 0x5446524Cu;  // the bytes "LRFT"
+inline constexpr std::uint8_t kVersion = 1;
+inline constexpr std::size_t kHeaderBytes = 44;
+inline constexpr std::size_t kChecksumBytes = 4;
+inline constexpr std::size_t kFrameOverhead = kHeaderBytes + kChecksumBytes;
+inline constexpr std::size_t kRequestVoteBodyBytes = 17;
+inline constexpr std::size_t kRequestVoteResponseBodyBytes = 2;
+inline constexpr std::size_t kAppendEntriesFixedBytes = 28;  // before the first entry
+inline constexpr std::size_t kEntryHeaderBytes = 21;         // per entry, before its payload
+inline constexpr std::size_t kAppendEntriesResponseBodyBytes = 33;
+
+// Byte offsets of the header fields inside a frame.
+inline constexpr std::size_t kOffMagic = 0;
+inline constexpr std::size_t kOffVersion = 4;
+inline constexpr std::size_t kOffType = 5;
+inline constexpr std::size_t kOffFlags = 6;
+inline constexpr std::size_t kOffBodyLen = 8;
+inline constexpr std::size_t kOffClusterId = 12;
+inline constexpr std::size_t kOffFrom = 20;
+inline constexpr std::size_t kOffTo = 28;
+inline constexpr std::size_t kOffTerm = 36;
+
+// The exact number of bytes encode() appends for m.
+std::size_t encoded_size(const Message& m);
+
+// Appends one frame for m to out (one resize, then straight stores).  Only the
+// fields of m.type are written.  Preconditions (the core guarantees them; a
+// violation yields a frame every decoder rejects, never memory unsafety):
+// m.entries.size() and every entry's len fit in 32 bits, and the body is
+// below 4 GiB.
+void encode(const Message& m, std::uint64_t cluster_id, std::vector<std::uint8_t>& out);
+
+// Rewrites the `to` field of a frame produced by encode() (len bytes at
+// frame) and patches its checksum in O(log len), without rereading the body:
+// one AppendEntries batch is encoded once and re-addressed per follower.
+void retarget(std::uint8_t* frame, std::size_t len, NodeId to);
+
+// Decodes exactly one frame occupying all of [buf, buf+len).  On success fills
+// `out` (every field; those the type does not use are zero; entries are views
+// into buf, valid as long as buf is) and returns kOk.  On failure returns the
+// first problem found, out.entries is empty and the other fields of out are
+// unspecified.  Never reads outside [buf, buf+len); allocates at most
+// out.entries' storage, bounded by the frame's length.  A buffer longer than
+// max_frame_bytes, or a header claiming a longer frame, is kTooBig.
+DecodeError decode(const std::uint8_t* buf, std::size_t len, std::uint64_t expected_cluster_id,
+                   std::size_t max_frame_bytes, Message& out);
+
+}  // namespace raft::wire
