@@ -145,8 +145,9 @@ typedef struct raft_options {
   uint32_t heartbeat_ms; /* default 50 */
   uint32_t election_timeout_min_ms; /* default 150; must exceed heartbeat_ms */
   uint32_t election_timeout_max_ms; /* default 300; must exceed the min */
-  const char *data_dir;  /* NULL: memory only (not crash-safe); copied.
-                            Durable storage is not in this release: must be NULL. */
+  const char *data_dir;  /* NULL: memory only (not crash-safe); else the
+                            built-in durable storage keeps term, vote and log
+                            in this directory (created if missing); copied. */
   uint64_t cluster_id;   /* carried in every message; others are rejected */
   uint64_t random_seed;  /* election jitter; 0 = seeded from the clock.
                             Equal seeds give identical runs (with the id mixed in). */
@@ -161,10 +162,69 @@ typedef struct raft_options {
                                raft_node_propose gives RAFT_EBUSY; default 64 MiB */
   raft_log_level log_level; /* log callback gets messages up to this level;
                                default RAFT_LOG_WARN */
+  const struct raft_storage *storage; /* NULL: data_dir decides.  A storage of
+                               your own (see below); copied.  Exclusive with
+                               data_dir. */
 } raft_options;
 
 /* Fill *opt with the version and the defaults above.  NULL is ignored. */
 RAFT_API void raft_options_init(raft_options *opt);
+
+/* ------------------------------------------------------------------ */
+/* Storage                                                            */
+/* ------------------------------------------------------------------ */
+
+/* libraft persists three things: the current term, the vote cast in it, and
+ * the log.  options.data_dir selects the built-in file storage; a
+ * raft_storage lets you bring your own (a database, a simulator).
+ *
+ * Durability contract.  Calls arrive on the loop thread, in order.  Each
+ * returns RAFT_OK or a negative RAFT_E* code.  save_hard_state, append and
+ * truncate may buffer; once sync returns RAFT_OK, every earlier call must
+ * be durable and survive a crash, with its effects in call order.  libraft
+ * calls sync once per turn that wrote anything (group commit), before it
+ * sends any message that depends on the writes (a vote, an acknowledgement).
+ * After a crash, load must return a state that reflects every synced call
+ * and, of the unsynced ones, an in-order prefix (a write torn or lost after
+ * the last sync is fine; a reordered one is not).  A failing call makes
+ * the node stop: raft_node_poll/run return that error from then on, nothing
+ * more is written, and the node must be destroyed and created again. */
+
+#define RAFT_ENTRY_COMMAND 1 /* a user transition */
+#define RAFT_ENTRY_NOOP 2    /* internal; store and return it like any entry */
+
+typedef struct raft_entry {
+  uint64_t term;
+  uint64_t id; /* the transition id */
+  uint32_t type; /* RAFT_ENTRY_*; store it as given */
+  const void *data; /* borrowed for the duration of the call */
+  size_t len;
+} raft_entry;
+
+#define RAFT_STORAGE_VERSION 1
+
+typedef struct raft_storage {
+  uint32_t version;
+  void *ctx; /* passed first to every function */
+  /* Once, from raft_node_create.  Report the durable state: *term and *vote
+   * (0 and RAFT_NO_ID when new), then every entry from index *first_index
+   * (1 when new) upward, in order, through entry(arg, e); a nonzero return
+   * from entry means stop and fail. */
+  int (*load)(void *ctx, uint64_t *term, raft_id *vote, uint64_t *first_index,
+              int (*entry)(void *arg, const raft_entry *e), void *arg);
+  int (*save_hard_state)(void *ctx, uint64_t term, raft_id vote);
+  /* Entries first_index .. first_index + n - 1, directly after the last. */
+  int (*append)(void *ctx, uint64_t first_index, const raft_entry *entries,
+                size_t n);
+  /* Remove entries from_index and everything after it. */
+  int (*truncate)(void *ctx, uint64_t from_index);
+  int (*sync)(void *ctx);
+  /* Optional.  From raft_node_destroy, last. */
+  void (*close)(void *ctx);
+} raft_storage;
+
+/* Fill *st with the version and NULL functions.  NULL is ignored. */
+RAFT_API void raft_storage_init(raft_storage *st);
 
 /* ------------------------------------------------------------------ */
 /* Callbacks                                                          */

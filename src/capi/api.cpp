@@ -95,6 +95,12 @@ RAFT_API void raft_status_init(raft_status* st) {
   st->version = RAFT_STATUS_VERSION;
 }
 
+RAFT_API void raft_storage_init(raft_storage* st) {
+  if (st == nullptr) return;
+  *st = raft_storage{};
+  st->version = RAFT_STORAGE_VERSION;
+}
+
 RAFT_API int raft_node_create(raft_node** out, const raft_options* opt, const raft_callbacks* cb,
                               void* user) {
   if (out == nullptr) return RAFT_EINVAL;
@@ -139,7 +145,7 @@ RAFT_API void raft_node_stop(raft_node* node) {
 }
 
 RAFT_API int raft_node_status(raft_node* node, raft_status* st) {
-  if (node == nullptr || st == nullptr) return RAFT_EINVAL;
+  if (node == nullptr) return RAFT_EINVAL;
   return guarded([&] { return node->impl->status(st); });
 }
 

@@ -13,6 +13,15 @@ Core::Core(const Config& config, Effects& effects, std::uint64_t now_ms)
   arm_first_election();
 }
 
+void Core::restore(Term term, NodeId vote, const std::vector<EntryView>& entries) {
+  term_ = term;
+  voted_for_ = vote;
+  for (const EntryView& e : entries) log_.append(e);
+  log_.mark_persisted();
+  // The commit index is not stored: the leader's next message tells it
+  // again, and until then nothing here is applied twice or too early.
+}
+
 void Core::arm_first_election() {
   // A lone voter has nobody to disrupt: it campaigns at once.  Others wait a
   // random timeout first, so replicas booted together do not all campaign

@@ -25,6 +25,12 @@ class Core {
  public:
   Core(const Config& config, Effects& effects, std::uint64_t now_ms);
 
+  // Before the first tick: the durable state found in storage.  The log
+  // entries count as persisted.
+  void restore(Term term, NodeId vote, const std::vector<EntryView>& entries);
+  // The driver wrote the log's changes to storage.
+  void log_persisted() { log_.mark_persisted(); }
+
   // Advance the clock (never backwards) and fire the timers that are due.
   // The first call sets the clock's origin.
   void tick(std::uint64_t now_ms);

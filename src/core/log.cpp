@@ -23,6 +23,7 @@ EntryView Log::at(Index i) const {
 
 void Log::append(Term term, EntryType type, std::uint64_t id, const std::uint8_t* data,
                  std::size_t len) {
+  if (dirty_from_ == 0) dirty_from_ = last_index() + 1;
   const std::uint64_t offset = bytes_.size();
   if (len > 0) {
     bytes_.resize(offset + len);
@@ -33,6 +34,7 @@ void Log::append(Term term, EntryType type, std::uint64_t id, const std::uint8_t
 
 void Log::truncate_from(Index i) {
   if (i <= base_index_ || i > last_index()) return;
+  if (dirty_from_ == 0 || i < dirty_from_) dirty_from_ = i;
   bytes_.resize(meta(i).offset);
   metas_.resize(i - base_index_ - 1);
 }

@@ -35,6 +35,11 @@ class Log {
   // Remove entries i..last_index().  i must be > base_index().
   void truncate_from(Index i);
 
+  // The lowest index appended or truncated since mark_persisted(), or 0 if
+  // nothing changed: the driver writes from there to storage.
+  Index dirty_from() const { return dirty_from_; }
+  void mark_persisted() { dirty_from_ = 0; }
+
   // Bytes of payload held (for flow control and status).
   std::size_t payload_bytes() const { return bytes_.size(); }
 
@@ -50,6 +55,7 @@ class Log {
 
   Index base_index_ = 0;
   Term base_term_ = 0;
+  Index dirty_from_ = 0;
   std::vector<Meta> metas_;
   std::vector<std::uint8_t> bytes_;  // all payloads, back to back
 };

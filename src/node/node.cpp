@@ -48,17 +48,63 @@ int Node::create(const raft_options* opt, const raft_callbacks* cb, void* user,
     say(why);
     return rc;
   }
-  out.reset(new (std::nothrow) Node(config, limits, *cb, user));
+  raft_storage storage{};
+  bool builtin = false;
+  const int src = open_storage(config, limits, storage, builtin, why);
+  if (src != RAFT_OK) {
+    say(why);
+    return src;
+  }
+  out.reset(new (std::nothrow) Node(config, limits, *cb, user, storage, builtin));
   if (!out) {
+    if (storage.close != nullptr) storage.close(storage.ctx);
     say("out of memory");
     return RAFT_ENOMEM;
+  }
+  const int lrc = out->restore(why);
+  if (lrc != RAFT_OK) {
+    out.reset();  // closes the storage
+    say(why);
+    return lrc;
   }
   return RAFT_OK;
 }
 
+int Node::open_storage(const core::Config& config, const Limits& limits, raft_storage& out,
+                       bool& builtin, std::string& why) {
+  builtin = false;
+  if (limits.has_user_storage) {
+    out = limits.user_storage;
+    return RAFT_OK;
+  }
+  if (limits.data_dir.empty()) {
+    out = storage::memory_storage();
+    return RAFT_OK;
+  }
+  builtin = true;
+  return storage::open_file_storage(limits.data_dir.c_str(), config.id, limits.cluster_id, out,
+                                    why);
+}
+
+int Node::restore(std::string& why) {
+  storage::Loaded loaded;
+  const int rc = storage::load(storage_, loaded, why);
+  if (rc != RAFT_OK) return rc;
+  core_->restore(loaded.term, loaded.vote, loaded.entries);
+  persisted_term_ = loaded.term;
+  persisted_vote_ = loaded.vote;
+  persisted_last_ = core_->log().last_index();
+  publish_status();
+  return RAFT_OK;
+}
+
+Node::~Node() {
+  if (storage_.close != nullptr) storage_.close(storage_.ctx);
+}
+
 Node::Node(const core::Config& config, const Limits& limits, const raft_callbacks& cb,
-           void* user)
-    : cb_(cb), user_(user), limits_(limits) {
+           void* user, const raft_storage& storage, bool builtin_storage)
+    : cb_(cb), user_(user), limits_(limits), storage_(storage), builtin_storage_(builtin_storage) {
   // The core's timers are armed relative to the first poll's clock.
   core_ = std::make_unique<core::Core>(config, static_cast<core::Effects&>(*this), 0);
   raft_status_init(&snapshot_);
@@ -76,6 +122,10 @@ int Node::enter(const char* what) {
     return fail(RAFT_EBUSY, "%s: another thread is driving this node", what);
   }
   driver_thread_.store(std::this_thread::get_id());
+  if (storage_error_ != RAFT_OK) {
+    leave();
+    return fail(storage_error_, "%s: stopped after a storage failure", what);
+  }
   bool stopped;
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -161,6 +211,7 @@ void Node::stop() {
 }
 
 int Node::status(raft_status* st) {
+  if (st == nullptr) return fail(RAFT_EINVAL, "status: the raft_status pointer is NULL");
   if (st->version != RAFT_STATUS_VERSION)
     return fail(RAFT_EVERSION, "status: raft_status.version %u is unknown", st->version);
   std::lock_guard<std::mutex> lock(mu_);
@@ -209,9 +260,10 @@ int Node::turn(std::uint64_t now_ms, std::uint64_t* next_deadline_ms) {
   for (const auto& item : batch_.items)
     core_->propose(item.id, batch_.bytes.data() + item.offset, item.len);
   core_->flush();
-  // Memory storage: everything the core recorded is already "durable", so
-  // this turn's messages may leave now.  Durable storage persists and syncs
-  // here, before any message that acknowledges or votes is sent.
+  // Nothing leaves before it is durable: a vote or an acknowledgement sent
+  // ahead of its fsync could be forgotten by a crash (one fsync per turn).
+  const int prc = persist();
+  if (prc != RAFT_OK) return prc;
   deliver_outputs();
   report_transitions();
   apply_committed();
@@ -266,6 +318,70 @@ void Node::accept_frame(const void* msg, std::size_t len) {
   }
   ++msgs_received_;
   core_->step(inbound_);
+}
+
+int Node::persist() {
+  const Index dirty = core_->log().dirty_from();
+  const bool hard_state_changed =
+      core_->term() != persisted_term_ || core_->voted_for() != persisted_vote_;
+  if (dirty == 0 && !hard_state_changed) return RAFT_OK;
+  // Hard state first: any prefix of these writes that survives a crash is
+  // then consistent (no entry with a term above the stored term).
+  if (hard_state_changed) {
+    const int rc = storage_.save_hard_state(storage_.ctx, core_->term(), core_->voted_for());
+    if (rc != RAFT_OK) return storage_failed("save_hard_state", rc);
+  }
+  if (dirty != 0) {
+    if (dirty <= persisted_last_) {
+      const int rc = storage_.truncate(storage_.ctx, dirty);
+      if (rc != RAFT_OK) return storage_failed("truncate", rc);
+    }
+    const Index last = core_->log().last_index();
+    if (last >= dirty) {
+      to_persist_.clear();
+      for (Index i = dirty; i <= last; ++i) {
+        const EntryView e = core_->log().at(i);
+        raft_entry r{};
+        r.term = e.term;
+        r.id = e.id;
+        r.type = static_cast<std::uint32_t>(e.type);
+        r.data = e.data;
+        r.len = e.len;
+        to_persist_.push_back(r);
+      }
+      const int rc = storage_.append(storage_.ctx, dirty, to_persist_.data(), to_persist_.size());
+      if (rc != RAFT_OK) return storage_failed("append", rc);
+    }
+    persisted_last_ = last;
+  }
+  const int rc = storage_.sync(storage_.ctx);
+  if (rc != RAFT_OK) return storage_failed("sync", rc);
+  persisted_term_ = core_->term();
+  persisted_vote_ = core_->voted_for();
+  core_->log_persisted();
+  return RAFT_OK;
+}
+
+int Node::storage_failed(const char* call, int rc) {
+  if (rc >= 0) rc = RAFT_EIO;  // a positive code is still a failure
+  storage_error_ = rc;
+  // What this turn produced depends on writes that may not be durable:
+  // none of it may leave.  The node stops; recreating it reloads what is.
+  outbox_.clear();
+  out_bytes_.clear();
+  reports_.clear();
+  const char* detail = builtin_storage_ ? storage::file_storage_error(storage_.ctx) : "";
+  logf(RAFT_LOG_ERROR, "storage %s failed (%s)%s%s; the node stops", call, raft_strerror(rc),
+       *detail ? ": " : "", detail);
+  if (reported_leader_ != 0 && cb_.leader != nullptr) cb_.leader(0, user_);
+  reported_leader_ = 0;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    snapshot_.role = RAFT_FOLLOWER;
+    snapshot_.leader = RAFT_NO_ID;
+  }
+  return fail(rc, "storage %s failed (%s)%s%s", call, raft_strerror(rc), *detail ? ": " : "",
+              detail);
 }
 
 void Node::send(const Message& m) {

@@ -17,6 +17,7 @@
 #include "core/core.hpp"
 #include "node/options.hpp"
 #include "node/proposal_queue.hpp"
+#include "storage/storage.hpp"
 #include "raft.h"
 
 namespace raft::node {
@@ -46,7 +47,20 @@ class Node final : private core::Effects {
 #endif
 
  private:
-  Node(const core::Config& config, const Limits& limits, const raft_callbacks& cb, void* user);
+  Node(const core::Config& config, const Limits& limits, const raft_callbacks& cb, void* user,
+       const raft_storage& storage, bool builtin_storage);
+ public:
+  ~Node() override;
+
+ private:
+  // Opens the configured storage and restores the core from it.
+  static int open_storage(const core::Config& config, const Limits& limits, raft_storage& out,
+                          bool& builtin, std::string& why);
+  int restore(std::string& why);
+  // Writes the turn's hard state and log changes and syncs them; RAFT_OK or
+  // the storage's error (after which the node is stopped for good).
+  int persist();
+  int storage_failed(const char* call, int rc);
 
   // core::Effects
   void send(const Message& m) override;
@@ -88,6 +102,13 @@ class Node final : private core::Effects {
   };
   std::vector<Report> reports_;
   ProposalQueue::Batch batch_;
+  raft_storage storage_;
+  const bool builtin_storage_;   // ours to describe errors of (file storage)
+  int storage_error_ = RAFT_OK;  // sticky: a failed storage stops the node
+  Term persisted_term_ = 0;
+  NodeId persisted_vote_ = 0;
+  Index persisted_last_ = 0;
+  std::vector<raft_entry> to_persist_;
   NodeId reported_leader_ = 0;
   std::uint64_t msgs_sent_ = 0, msgs_received_ = 0, msgs_rejected_ = 0;
 

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstring>
 #include <random>
 
 #include "core/rng.hpp"
@@ -53,15 +54,33 @@ int translate_options(const raft_options& opt, const raft_callbacks& cb, core::C
     return invalid("options.election_timeout_min_ms must exceed heartbeat_ms");
   if (opt.election_timeout_max_ms <= opt.election_timeout_min_ms)
     return invalid("options.election_timeout_max_ms must exceed election_timeout_min_ms");
-  if (opt.data_dir != nullptr)
-    return invalid("options.data_dir: durable storage is not available in this release");
+  if (opt.data_dir != nullptr && opt.data_dir[0] == '\0')
+    return invalid("options.data_dir is empty");
+  if (opt.data_dir != nullptr && opt.storage != nullptr)
+    return invalid("options.data_dir and options.storage exclude each other");
+  if (opt.storage != nullptr) {
+    const raft_storage& st = *opt.storage;
+    if (st.version != RAFT_STORAGE_VERSION) {
+      why = "raft_storage.version " + std::to_string(st.version) +
+            " is unknown (call raft_storage_init)";
+      return RAFT_EVERSION;
+    }
+    if (st.load == nullptr || st.save_hard_state == nullptr || st.append == nullptr ||
+        st.truncate == nullptr || st.sync == nullptr)
+      return invalid("options.storage: load, save_hard_state, append, truncate and sync are required");
+  }
   if (opt.max_batch_bytes == 0) return invalid("options.max_batch_bytes must be at least 1");
   if (opt.max_inflight == 0) return invalid("options.max_inflight must be at least 1");
   if (opt.max_entry_bytes == 0) return invalid("options.max_entry_bytes must be at least 1");
   if (opt.max_entry_bytes > (1u << 30)) return invalid("options.max_entry_bytes exceeds 1 GiB");
   if (opt.max_batch_bytes > (1u << 30)) return invalid("options.max_batch_bytes exceeds 1 GiB");
   if (opt.max_queue_bytes == 0) return invalid("options.max_queue_bytes must be at least 1");
-  if (opt.log_level < RAFT_LOG_ERROR || opt.log_level > RAFT_LOG_DEBUG)
+  // A C caller may store any integer in an enum field; reading it back as
+  // the enum type would be undefined behaviour in C++, so read the bytes.
+  std::int32_t log_level = 0;
+  static_assert(sizeof log_level == sizeof opt.log_level, "raft_log_level is int-sized");
+  std::memcpy(&log_level, &opt.log_level, sizeof log_level);
+  if (log_level < RAFT_LOG_ERROR || log_level > RAFT_LOG_DEBUG)
     return invalid("options.log_level is not a raft_log_level");
   if (cb.apply == nullptr) return invalid("callbacks.apply is required");
   if (opt.n_peers > 0 && (cb.send == nullptr || cb.receive == nullptr))
@@ -87,6 +106,9 @@ int translate_options(const raft_options& opt, const raft_callbacks& cb, core::C
       static_cast<std::size_t>(opt.max_batch_bytes) + opt.max_entry_bytes + kFrameSlack;
   limits.cluster_id = opt.cluster_id;
   limits.log_level = opt.log_level;
+  if (opt.data_dir != nullptr) limits.data_dir = opt.data_dir;
+  limits.has_user_storage = opt.storage != nullptr;
+  if (opt.storage != nullptr) limits.user_storage = *opt.storage;
   return RAFT_OK;
 }
 

@@ -1,0 +1,118 @@
+#include "storage/record_format.hpp"
+
+#include <cstring>
+
+#include "wire/crc32c.hpp"
+#include "wire/le.hpp"
+
+namespace raft::storage::format {
+
+namespace {
+
+// Writes a record header for a payload of `len` bytes that the caller has
+// already appended after it, then fills in the checksum.
+std::size_t begin_record(std::vector<std::uint8_t>& out, RecordType type, std::size_t len) {
+  const std::size_t at = out.size();
+  out.resize(at + kRecordHeaderBytes + len);
+  std::uint8_t* p = out.data() + at;
+  p[4] = static_cast<std::uint8_t>(type);
+  p[5] = p[6] = p[7] = 0;
+  wire::le::store32(p + 8, static_cast<std::uint32_t>(len));
+  return at;
+}
+
+void seal_record(std::vector<std::uint8_t>& out, std::size_t at) {
+  std::uint8_t* p = out.data() + at;
+  const std::size_t len = wire::le::load32(p + 8);
+  wire::le::store32(p, wire::crc32c(p + 4, kRecordHeaderBytes - 4 + len));
+}
+
+}  // namespace
+
+void put_segment_header(std::vector<std::uint8_t>& out, std::uint64_t sequence) {
+  const std::size_t at = out.size();
+  out.resize(at + kSegmentHeaderBytes, 0);
+  std::uint8_t* p = out.data() + at;
+  std::memcpy(p, kSegmentMagic, 8);
+  wire::le::store32(p + 8, kFormatVersion);
+  wire::le::store64(p + 16, sequence);
+  wire::le::store32(p + 24, wire::crc32c(p, 24));
+}
+
+bool check_segment_header(const std::uint8_t* buf, std::size_t len, std::uint64_t sequence) {
+  if (len < kSegmentHeaderBytes) return false;
+  return std::memcmp(buf, kSegmentMagic, 8) == 0 && wire::le::load32(buf + 8) == kFormatVersion &&
+         wire::le::load32(buf + 12) == 0 && wire::le::load64(buf + 16) == sequence &&
+         wire::le::load32(buf + 24) == wire::crc32c(buf, 24) && wire::le::load32(buf + 28) == 0;
+}
+
+void put_entry(std::vector<std::uint8_t>& out, Index index, Term term, std::uint64_t id,
+               std::uint32_t type, const void* data, std::size_t len) {
+  const std::size_t at = begin_record(out, RecordType::kEntry, kEntryFixedBytes + len);
+  std::uint8_t* p = out.data() + at + kRecordHeaderBytes;
+  wire::le::store64(p, index);
+  wire::le::store64(p + 8, term);
+  wire::le::store64(p + 16, id);
+  wire::le::store32(p + 24, type);
+  if (len > 0) std::memcpy(p + kEntryFixedBytes, data, len);
+  seal_record(out, at);
+}
+
+void put_hard_state(std::vector<std::uint8_t>& out, Term term, NodeId vote) {
+  const std::size_t at = begin_record(out, RecordType::kHardState, 16);
+  std::uint8_t* p = out.data() + at + kRecordHeaderBytes;
+  wire::le::store64(p, term);
+  wire::le::store64(p + 8, vote);
+  seal_record(out, at);
+}
+
+void put_truncate(std::vector<std::uint8_t>& out, Index from) {
+  const std::size_t at = begin_record(out, RecordType::kTruncate, 8);
+  wire::le::store64(out.data() + at + kRecordHeaderBytes, from);
+  seal_record(out, at);
+}
+
+Parse parse_record(const std::uint8_t* buf, std::size_t len, Record& out) {
+  if (len < kRecordHeaderBytes) return Parse::kIncomplete;
+  const std::uint8_t type = buf[4];
+  if (type < 1 || type > 3 || buf[5] != 0 || buf[6] != 0 || buf[7] != 0) return Parse::kInvalid;
+  const std::uint32_t payload = wire::le::load32(buf + 8);
+  if (payload > kMaxRecordPayload) return Parse::kInvalid;
+  if (len - kRecordHeaderBytes < payload) return Parse::kIncomplete;
+  if (wire::le::load32(buf) != wire::crc32c(buf + 4, kRecordHeaderBytes - 4 + payload))
+    return Parse::kInvalid;
+  const std::uint8_t* p = buf + kRecordHeaderBytes;
+  out = Record{};
+  out.type = static_cast<RecordType>(type);
+  out.size = kRecordHeaderBytes + payload;
+  switch (out.type) {
+    case RecordType::kEntry: {
+      if (payload < kEntryFixedBytes) return Parse::kInvalid;
+      out.index = wire::le::load64(p);
+      out.entry.term = wire::le::load64(p + 8);
+      out.entry.id = wire::le::load64(p + 16);
+      const std::uint32_t etype = wire::le::load32(p + 24);
+      if (etype != static_cast<std::uint32_t>(EntryType::kCommand) &&
+          etype != static_cast<std::uint32_t>(EntryType::kNoop))
+        return Parse::kInvalid;
+      out.entry.type = static_cast<EntryType>(etype);
+      out.entry.data = p + kEntryFixedBytes;
+      out.entry.len = payload - kEntryFixedBytes;
+      if (out.index == 0) return Parse::kInvalid;
+      return Parse::kOk;
+    }
+    case RecordType::kHardState:
+      if (payload != 16) return Parse::kInvalid;
+      out.term = wire::le::load64(p);
+      out.vote = wire::le::load64(p + 8);
+      return Parse::kOk;
+    case RecordType::kTruncate:
+      if (payload != 8) return Parse::kInvalid;
+      out.from = wire::le::load64(p);
+      if (out.from == 0) return Parse::kInvalid;
+      return Parse::kOk;
+  }
+  return Parse::kInvalid;
+}
+
+}  // namespace raft::storage::format

@@ -1,0 +1,51 @@
+// The on-disk format of the built-in storage's log segments
+// (docs/storage-format.md describes every byte).  Pure functions: encoding
+// into a buffer, and validating one record at a given offset.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+#include "core/message.hpp"
+
+namespace raft::storage::format {
+
+inline constexpr char kSegmentMagic[8] = {'L', 'R', 'F', 'T', 'L', 'O', 'G', '1'};
+inline constexpr std::uint32_t kFormatVersion = 1;
+inline constexpr std::size_t kSegmentHeaderBytes = 32;
+inline constexpr std::size_t kRecordHeaderBytes = 12;
+inline constexpr std::size_t kEntryFixedBytes = 28;  // index, term, id, type
+inline constexpr std::uint32_t kMaxRecordPayload = (1u << 30) + 64;
+
+enum class RecordType : std::uint8_t { kEntry = 1, kHardState = 2, kTruncate = 3 };
+
+// One decoded record; `data` points into the buffer that was parsed.
+struct Record {
+  RecordType type = RecordType::kEntry;
+  std::size_t size = 0;  // header + payload bytes
+  // kEntry
+  Index index = 0;
+  EntryView entry;
+  // kHardState
+  Term term = 0;
+  NodeId vote = 0;
+  // kTruncate
+  Index from = 0;
+};
+
+void put_segment_header(std::vector<std::uint8_t>& out, std::uint64_t sequence);
+// True if buf holds a valid header for the given sequence number.
+bool check_segment_header(const std::uint8_t* buf, std::size_t len, std::uint64_t sequence);
+
+void put_entry(std::vector<std::uint8_t>& out, Index index, Term term, std::uint64_t id,
+               std::uint32_t type, const void* data, std::size_t len);
+void put_hard_state(std::vector<std::uint8_t>& out, Term term, NodeId vote);
+void put_truncate(std::vector<std::uint8_t>& out, Index from);
+
+enum class Parse { kOk, kIncomplete, kInvalid };
+// Parses the record at buf[0..len).  kIncomplete: the bytes end inside it;
+// kInvalid: checksum or contents are wrong.
+Parse parse_record(const std::uint8_t* buf, std::size_t len, Record& out);
+
+}  // namespace raft::storage::format

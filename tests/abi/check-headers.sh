@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# The public headers compile on their own in every dialect a user may pick:
+#   raft.h   as C89 (stdint.h is fine), C99 and C11, and as C++11, C++17 and C++20;
+#   raft.hpp (if present) as C++17 and C++20;
+# with -pedantic -Wall -Wextra -Werror (plus a few stricter warnings), under gcc and clang.
+# Then one C++ program is linked against the shared library and run, which proves the
+# functions have C linkage from C++.
+#
+# usage: check-headers.sh build/libraft.so      (CC, CXX select the first compiler pair)
+set -euo pipefail
+
+if [[ $# -ne 1 ]]; then
+  echo "usage: $0 SHARED_LIBRARY" >&2
+  exit 2
+fi
+lib=$1
+here=$(dirname "$0")
+root=$here/../..
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+c_compilers=("${CC:-gcc}")
+cxx_compilers=("${CXX:-g++}")
+# Both families: what one compiler accepts the other may not (clang is in scripts/install-deps).
+[[ ${CC:-gcc} == *clang* ]] || c_compilers+=(clang)
+[[ ${CXX:-g++} == *clang* ]] || cxx_compilers+=(clang++)
+
+warn=(-pedantic -Wall -Wextra -Werror -Wundef -Wshadow -Wcast-qual)
+cwarn=(-Wstrict-prototypes -Wmissing-prototypes -Wold-style-definition)
+n=0
+compile() {  # compile COMPILER STD FILE EXTRA...: compile FILE to an object, or fail loudly
+  local cc=$1 std=$2 file=$3
+  shift 3
+  if ! "$cc" "-std=$std" "${warn[@]}" "$@" -I"$root/include" -O2 -c "$file" -o "$tmp/out.o"; then
+    echo "FAIL: $(basename "$file") does not compile with $cc -std=$std" >&2
+    exit 1
+  fi
+  printf '  %-10s %-8s %s\n' "$cc" "$std" "$(basename "$file")"
+  n=$((n + 1))
+}
+
+for cc in "${c_compilers[@]}"; do
+  for std in c89 c99 c11; do
+    # C89 has no declarations after statements; keep the header usable by such code.
+    compile "$cc" "$std" "$here/header_c.c" "${cwarn[@]}" \
+      $([[ $std == c89 ]] && echo -Wdeclaration-after-statement)
+  done
+done
+for cxx in "${cxx_compilers[@]}"; do
+  for std in c++11 c++17 c++20; do
+    compile "$cxx" "$std" "$here/header_cpp.cpp"
+  done
+  if [[ -f $root/include/raft.hpp ]]; then
+    for std in c++17 c++20; do
+      compile "$cxx" "$std" "$here/header_hpp.cpp"
+    done
+  fi
+done
+
+# C linkage from C++: link against the shared library and run.
+"${CXX:-g++}" -std=c++17 -I"$root/include" "$here/header_cpp.cpp" -o "$tmp/cpp_consumer" \
+  -L"$(dirname "$lib")" -Wl,-rpath,"$(cd "$(dirname "$lib")" && pwd)" -lraft
+if ! "$tmp/cpp_consumer"; then
+  echo "FAIL: a C++ program linked against $lib does not run correctly" >&2
+  exit 1
+fi
+echo "ok: $n header compilations clean; a C++ program links and runs against $lib"
