@@ -5,6 +5,7 @@
 #include <new>
 
 #include "capi/handle.hpp"
+#include "common/error_text.hpp"
 #include "raft.h"
 
 namespace {
@@ -36,36 +37,7 @@ RAFT_API uint32_t raft_version_number(void) { return RAFT_VERSION_NUMBER; }
 
 RAFT_API const char* raft_version_string(void) { return kVersionString; }
 
-RAFT_API const char* raft_strerror(int code) {
-  switch (code) {
-    case RAFT_OK:
-      return "success";
-    case RAFT_EINVAL:
-      return "invalid argument";
-    case RAFT_ENOMEM:
-      return "out of memory";
-    case RAFT_ENOTLEADER:
-      return "not the leader";
-    case RAFT_EBUSY:
-      return "busy: re-entrant call or queue full";
-    case RAFT_ESHUTDOWN:
-      return "node stopped";
-    case RAFT_EIO:
-      return "I/O error";
-    case RAFT_ECORRUPT:
-      return "data corrupt";
-    case RAFT_ETOOBIG:
-      return "too big";
-    case RAFT_ECALLBACK:
-      return "callback failed";
-    case RAFT_EVERSION:
-      return "unknown struct version";
-    case RAFT_EINTERNAL:
-      return "internal error";
-    default:
-      return "unknown error code";
-  }
-}
+RAFT_API const char* raft_strerror(int code) { return raft::error_text(code); }
 
 RAFT_API void raft_options_init(raft_options* opt) {
   if (opt == nullptr) return;

@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <new>
 
+#include "common/error_text.hpp"
 #include "wire/codec.hpp"
 
 namespace raft::node {
@@ -107,7 +108,8 @@ Node::Node(const core::Config& config, const Limits& limits, const raft_callback
     : cb_(cb), user_(user), limits_(limits), storage_(storage), builtin_storage_(builtin_storage) {
   // The core's timers are armed relative to the first poll's clock.
   core_ = std::make_unique<core::Core>(config, static_cast<core::Effects&>(*this), 0);
-  raft_status_init(&snapshot_);
+  snapshot_ = raft_status{};
+  snapshot_.version = RAFT_STATUS_VERSION;
   snapshot_.id = config.id;
   snapshot_.role = RAFT_FOLLOWER;
 }
@@ -124,7 +126,7 @@ int Node::enter(const char* what) {
   driver_thread_.store(std::this_thread::get_id());
   if (storage_error_ != RAFT_OK) {
     leave();
-    return fail(storage_error_, "%s: stopped after a storage failure", what);
+    return fail(storage_error_, "%s: stopped after a failure: %s", what, storage_failure_.c_str());
   }
   bool stopped;
   {
@@ -371,7 +373,7 @@ int Node::storage_failed(const char* call, int rc) {
   out_bytes_.clear();
   reports_.clear();
   const char* detail = builtin_storage_ ? storage::file_storage_error(storage_.ctx) : "";
-  logf(RAFT_LOG_ERROR, "storage %s failed (%s)%s%s; the node stops", call, raft_strerror(rc),
+  logf(RAFT_LOG_ERROR, "storage %s failed (%s)%s%s; the node stops", call, error_text(rc),
        *detail ? ": " : "", detail);
   if (reported_leader_ != 0 && cb_.leader != nullptr) cb_.leader(0, user_);
   reported_leader_ = 0;
@@ -380,8 +382,9 @@ int Node::storage_failed(const char* call, int rc) {
     snapshot_.role = RAFT_FOLLOWER;
     snapshot_.leader = RAFT_NO_ID;
   }
-  return fail(rc, "storage %s failed (%s)%s%s", call, raft_strerror(rc), *detail ? ": " : "",
-              detail);
+  storage_failure_ = std::string("storage ") + call + " failed (" + error_text(rc) + ")" +
+                     (*detail ? ": " : "") + detail;
+  return fail(rc, "%s", storage_failure_.c_str());
 }
 
 void Node::send(const Message& m) {

@@ -105,6 +105,7 @@ class Node final : private core::Effects {
   raft_storage storage_;
   const bool builtin_storage_;   // ours to describe errors of (file storage)
   int storage_error_ = RAFT_OK;  // sticky: a failed storage stops the node
+  std::string storage_failure_;  // its description
   Term persisted_term_ = 0;
   NodeId persisted_vote_ = 0;
   Index persisted_last_ = 0;

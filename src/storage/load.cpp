@@ -2,6 +2,7 @@
 // need before the core may trust them.
 #include <cstring>
 
+#include "common/error_text.hpp"
 #include "storage/storage.hpp"
 
 namespace raft::storage {
@@ -63,7 +64,7 @@ int load(const raft_storage& storage, Loaded& out, std::string& why) {
     return RAFT_ECORRUPT;
   }
   if (rc != RAFT_OK) {
-    if (why.empty()) why = "storage.load failed: " + std::string(raft_strerror(rc));
+    if (why.empty()) why = "storage.load failed: " + std::string(error_text(rc));
     return rc < 0 ? rc : RAFT_ECALLBACK;
   }
   if (first != 1) {

@@ -25,6 +25,15 @@ cxx_compilers=("${CXX:-g++}")
 [[ ${CC:-gcc} == *clang* ]] || c_compilers+=(clang)
 [[ ${CXX:-g++} == *clang* ]] || cxx_compilers+=(clang++)
 
+# header_c.c takes the address of every public function (so a changed signature fails); it
+# must keep up with the header.
+missing=$(comm -23 <("$here/header_functions.py" "$root/include/raft.h" "${CLANG:-clang}") \
+  <(grep -o '\braft_[a-z_0-9]*' "$here/header_c.c" | sort -u))
+if [[ -n $missing ]]; then
+  echo "FAIL: tests/abi/header_c.c does not use these functions of raft.h:" $missing >&2
+  exit 1
+fi
+
 warn=(-pedantic -Wall -Wextra -Werror -Wundef -Wshadow -Wcast-qual)
 cwarn=(-Wstrict-prototypes -Wmissing-prototypes -Wold-style-definition)
 n=0

@@ -3,6 +3,9 @@
  * names every type, macro and function so that each declaration is checked in this dialect. */
 #include <raft.h>
 
+/* Again: the include guard must make a second inclusion harmless. */
+#include <raft.h>
+
 /* Every public function, through a pointer of the declared type: a changed signature fails. */
 static void take_functions(void) {
   uint32_t (*version_number)(void) = raft_version_number;
@@ -11,6 +14,7 @@ static void take_functions(void) {
   void (*options_init)(raft_options*) = raft_options_init;
   void (*callbacks_init)(raft_callbacks*) = raft_callbacks_init;
   void (*status_init)(raft_status*) = raft_status_init;
+  void (*storage_init)(raft_storage*) = raft_storage_init;
   int (*create)(raft_node**, const raft_options*, const raft_callbacks*, void*) = raft_node_create;
   void (*destroy)(raft_node*) = raft_node_destroy;
   int (*run)(raft_node*) = raft_node_run;
@@ -26,6 +30,7 @@ static void take_functions(void) {
   (void)options_init;
   (void)callbacks_init;
   (void)status_init;
+  (void)storage_init;
   (void)create;
   (void)destroy;
   (void)run;
@@ -41,6 +46,8 @@ int main(void) {
   raft_options opt;
   raft_callbacks cb;
   raft_status st;
+  raft_storage storage;
+  raft_entry entry;
   raft_node* node = 0;
   raft_id id = RAFT_NO_ID;
   raft_role role = RAFT_LEADER;
@@ -64,10 +71,14 @@ int main(void) {
   opt.version = RAFT_OPTIONS_VERSION;
   cb.version = RAFT_CALLBACKS_VERSION;
   st.version = RAFT_STATUS_VERSION;
+  storage.version = RAFT_STORAGE_VERSION;
+  entry.type = RAFT_ENTRY_COMMAND + RAFT_ENTRY_NOOP;
+  opt.storage = &storage;
   take_functions();
   (void)opt;
   (void)cb;
   (void)st;
+  (void)entry;
   (void)node;
   return (int)(id + (raft_id)role + (raft_id)ts + (raft_id)level + (raft_id)codes[0] +
                (number - RAFT_VERSION_MAJOR * 10000UL - RAFT_VERSION_MINOR * 100UL -

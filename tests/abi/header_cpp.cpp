@@ -3,6 +3,9 @@
 // library and runs it: that proves the extern "C" block gives the functions C linkage.
 #include <raft.h>
 
+// Again: the include guard must make a second inclusion harmless.
+#include <raft.h>
+
 #include <cstdio>
 #include <cstring>
 #include <type_traits>

@@ -3,4 +3,7 @@
 // include/raft.hpp exists.
 #include <raft.hpp>
 
+// Again: the include guard must make a second inclusion harmless.
+#include <raft.hpp>
+
 int main() { return 0; }
