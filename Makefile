@@ -390,14 +390,14 @@ abi-baseline: all
 # ---------------------------------------------------------------------------------------------
 # check: the README's test command.  Steps run one after another (even under -j, which still
 # parallelises the builds inside each step) and stop at the first failure.  Each step is a
-# separate make so that its goal name selects the -Werror flavour.
+# separate make given WERROR=1, so a fragment's target is checked whatever its name.
 # ---------------------------------------------------------------------------------------------
 
 CHECK_STEPS = check-gtest check-cmocka check-examples $(CHECK_TARGETS) check-abi check-abi-compat
 
 check test:
 	@scripts/install-deps
-	+@set -e; for step in $(CHECK_STEPS); do $(MAKE) --no-print-directory $$step; done
+	+@set -e; for step in $(CHECK_STEPS); do $(MAKE) --no-print-directory WERROR=1 $$step; done
 	@$(call banner,all checks passed)
 
 # Sanitizer runs use their own build tree (build/asan, build/tsan).
@@ -406,7 +406,7 @@ SANITIZE_STEPS = check-gtest check-cmocka $(SANITIZE_CHECK_TARGETS)
 check-asan check-tsan:
 	@scripts/install-deps
 	+@set -e; for step in $(SANITIZE_STEPS); do \
-	    $(MAKE) --no-print-directory SANITIZE=$(@:check-%=%) $$step; done
+	    $(MAKE) --no-print-directory WERROR=1 SANITIZE=$(@:check-%=%) $$step; done
 	@$(call banner,$@ passed)
 
 # ---------------------------------------------------------------------------------------------

@@ -313,7 +313,8 @@ RAFT_API int raft_node_run(raft_node *node);
 /* One turn for event-loop users: drain inbound messages, queued proposals and
  * timers as of now_ms (any monotonic millisecond clock, never decreasing), then
  * send, apply and report.  *next_deadline_ms (optional) is when to poll again
- * at the latest; poll sooner whenever a message arrives.  Errors: RAFT_EINVAL,
+ * at the latest; poll sooner whenever a message arrives.  now_ms must not
+ * exceed 2^62 (RAFT_EINVAL).  Errors: RAFT_EINVAL,
  * RAFT_EBUSY, RAFT_ECALLBACK, RAFT_ESHUTDOWN. */
 RAFT_API int raft_node_poll(raft_node *node, uint64_t now_ms,
                             uint64_t *next_deadline_ms);

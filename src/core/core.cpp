@@ -191,6 +191,13 @@ void Core::become_leader() {
 // ---------------------------------------------------------------- inputs
 
 void Core::step(const Message& m) {
+  // No honest cluster gets near 2^62 terms; a larger one is hostile or
+  // corrupt, and adopting it would let the next campaign overflow the term.
+  if (m.term > kMaxTerm) {
+    logf(LogLevel::kWarn, "dropped a message from %llu with impossible term %llu",
+         static_cast<unsigned long long>(m.from), static_cast<unsigned long long>(m.term));
+    return;
+  }
   const bool is_vote_request = m.type == MsgType::kRequestVote;
   const bool is_pre_vote_msg =
       m.pre_vote && (is_vote_request || m.type == MsgType::kRequestVoteResponse);

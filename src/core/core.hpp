@@ -21,6 +21,9 @@
 
 namespace raft::core {
 
+// The largest term accepted from a message (see Core::step).
+inline constexpr Term kMaxTerm = Term{1} << 62;
+
 class Core {
  public:
   Core(const Config& config, Effects& effects, std::uint64_t now_ms);

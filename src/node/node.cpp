@@ -17,6 +17,8 @@ namespace {
 // cannot starve timers and proposals; the caller is told to poll again now.
 constexpr int kMaxMessagesPerTurn = 4096;
 
+constexpr std::uint64_t kMaxClockMs = std::uint64_t{1} << 62;
+
 std::uint64_t steady_now_ms() {
   using namespace std::chrono;
   return static_cast<std::uint64_t>(
@@ -225,6 +227,10 @@ int Node::status(raft_status* st) {
 // ---------------------------------------------------------------- loop
 
 int Node::poll(std::uint64_t now_ms, std::uint64_t* next_deadline_ms) {
+  // Deadlines are now + a timeout: a clock this close to 2^64 would wrap.
+  if (now_ms > kMaxClockMs)
+    return fail(RAFT_EINVAL, "raft_node_poll: now_ms %llu is beyond 2^62",
+                static_cast<unsigned long long>(now_ms));
   int rc = enter("raft_node_poll");
   if (rc != RAFT_OK) return rc;
   rc = turn(now_ms, next_deadline_ms);

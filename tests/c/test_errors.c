@@ -261,6 +261,16 @@ static void test_clock_backwards(void** state) {
   assert_int_equal(raft_node_poll(f->node, 5001, NULL), RAFT_OK);
 }
 
+/* Found by fuzz_node: a clock near 2^64 made deadlines wrap around. */
+static void test_clock_too_large(void** state) {
+  fixture* f = *state;
+  uint64_t next = 0;
+  assert_int_equal(raft_node_poll(f->node, UINT64_MAX, &next), RAFT_EINVAL);
+  assert_non_null(strstr(raft_node_errmsg(f->node), "2^62"));
+  assert_int_equal(raft_node_poll(f->node, (uint64_t)1 << 62, &next), RAFT_OK);
+  assert_true(next >= (uint64_t)1 << 62);
+}
+
 static void test_receive_failure(void** state) {
   fixture* f = *state;
   f->h.receive_result = -1;
@@ -452,6 +462,7 @@ int main(void) {
       cmocka_unit_test(test_queue_full),
       T(test_after_stop),
       T(test_clock_backwards),
+      T(test_clock_too_large),
       T(test_receive_failure),
       T(test_receive_null_buffer),
       T(test_valid_frame_accepted),

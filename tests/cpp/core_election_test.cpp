@@ -112,6 +112,19 @@ TEST(Election, DuplicateGrantsCountOnce) {
   EXPECT_EQ(b.core->role(), Role::kLeader);
 }
 
+// Found by fuzz_node: a term of 2^64-1 was adopted and the next campaign
+// wrapped it to 0.
+TEST(Election, ImpossibleTermIsDropped) {
+  Bench b(1, {2, 3});
+  b.make();
+  b.core->step(b.append(2, ~Term{0}, 0, 0, {}));
+  b.core->step(b.vote_request(3, core::kMaxTerm + 1, 0, 0));
+  EXPECT_EQ(b.core->term(), 0u);
+  EXPECT_TRUE(b.take(MsgType::kAppendEntriesResponse).empty());
+  b.core->step(b.append(2, core::kMaxTerm, 0, 0, {}));
+  EXPECT_EQ(b.core->term(), core::kMaxTerm);
+}
+
 // ---------------------------------------------------------------- pre-vote
 
 TEST(PreVote, DoesNotChangeAnyTerm) {
