@@ -158,7 +158,7 @@ void Core::become_pre_candidate() {
   votes_rejected_.clear();
   reset_election_timer();
   logf(LogLevel::kDebug, "term %llu: pre-vote for term %llu",
-       static_cast<unsigned long long>(term_), static_cast<unsigned long long>(term_ + 1));
+       static_cast<unsigned long long>(term_), static_cast<unsigned long long>(term_) + 1);
 }
 
 void Core::become_candidate() {

@@ -102,13 +102,8 @@ void Core::on_append_response(const Message& m) {
     }
     // Responses may arrive late, duplicated or out of order: the match
     // index only moves forward (little_raft B12).
-    if (mutant(kMutantStaleAppendResp)) {
-      p->match = m.match_index;
-    } else if (m.match_index <= p->match) {
-      return;
-    } else {
-      p->match = m.match_index;
-    }
+    if (m.match_index <= p->match && !mutant(kMutantStaleAppendResp)) return;
+    p->match = m.match_index;
     p->next = std::max(p->next, p->match + 1);
     p->acknowledge(p->match);
     if (p->mode == Progress::Mode::kProbe) {

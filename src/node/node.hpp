@@ -121,7 +121,7 @@ class Node final : private core::Effects {
   bool notified_ = false;
   bool stopped_ = false;
   ProposalQueue queue_;   // guarded by mu_
-  raft_status snapshot_;  // guarded by mu_
+  raft_status snapshot_{};  // guarded by mu_
   char errmsg_[256] = "";
 };
 

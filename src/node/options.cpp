@@ -12,7 +12,7 @@ namespace raft::node {
 namespace {
 
 // Room for the frame header and per-entry headers around the payload limits.
-constexpr std::size_t kFrameSlack = 64 * 1024;
+constexpr std::size_t kFrameSlack = std::size_t{64} * 1024;
 
 std::uint64_t fresh_seed() {
   std::random_device device;

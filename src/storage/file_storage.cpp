@@ -143,7 +143,8 @@ int FileStorage::check_identity() {
     DIR* d = ::opendir(dir_.c_str());
     if (d == nullptr) return fail(RAFT_EIO, posix::describe("opendir", dir_));
     bool has_log = false;
-    while (dirent* e = ::readdir(d)) {
+    // readdir is safe on a stream no other thread uses (glibc).
+    while (dirent* e = ::readdir(d)) {  // NOLINT(concurrency-mt-unsafe)
       std::uint64_t seq;
       if (parse_segment_name(e->d_name, seq)) has_log = true;
     }
@@ -168,7 +169,8 @@ int FileStorage::replay() {
   DIR* d = ::opendir(dir_.c_str());
   if (d == nullptr) return fail(RAFT_EIO, posix::describe("opendir", dir_));
   std::vector<std::uint64_t> sequences;
-  while (dirent* e = ::readdir(d)) {
+  // readdir is safe on a stream no other thread uses (glibc).
+  while (dirent* e = ::readdir(d)) {  // NOLINT(concurrency-mt-unsafe)
     std::uint64_t seq;
     if (parse_segment_name(e->d_name, seq)) sequences.push_back(seq);
   }

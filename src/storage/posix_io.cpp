@@ -68,7 +68,11 @@ bool replace_file(const std::string& dir, const std::string& name, const std::st
 }
 
 std::string describe(const char* operation, const std::string& path) {
-  return std::string(operation) + " " + path + ": " + std::strerror(errno);
+  char buf[128];
+  // The GNU strerror_r returns the text (maybe not in buf); strerror itself
+  // is not thread-safe, and nodes may fail on several threads at once.
+  const char* text = strerror_r(errno, buf, sizeof buf);
+  return std::string(operation) + " " + path + ": " + text;
 }
 
 }  // namespace raft::storage::posix
