@@ -337,8 +337,11 @@ RAFT_API void raft_node_stop(raft_node *node);
  * of the end of the last turn.  Errors: RAFT_EINVAL, RAFT_EVERSION. */
 RAFT_API int raft_node_status(raft_node *node, raft_status *st);
 
-/* The detail of the last error on this node ("" if none; "invalid node" for
- * NULL).  Valid until the next call on the node from the same thread. */
+/* The detail of the calling thread's last failed call on this node ("" if
+ * none; "invalid node" for NULL).  Each thread sees its own message (up to
+ * 8 threads per node are tracked; beyond that the least recent is
+ * forgotten).  Valid until the same thread's next failing call on the node
+ * or raft_node_destroy. */
 RAFT_API const char *raft_node_errmsg(const raft_node *node);
 
 #ifdef __cplusplus

@@ -151,16 +151,13 @@ bool Node::in_callback() const {
 }
 
 int Node::fail(int code, const char* fmt, ...) {
-  char text[sizeof errmsg_];
+  char text[ErrorSlots::kTextBytes];
   va_list args;
   va_start(args, fmt);
   // args is initialised just above; clang 14's analyzer loses track of it here.
   std::vsnprintf(text, sizeof text, fmt, args);  // NOLINT(clang-analyzer-valist.Uninitialized)
   va_end(args);
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    std::memcpy(errmsg_, text, sizeof errmsg_);
-  }
+  errors_.set(text);
   return code;
 }
 
@@ -183,15 +180,15 @@ int Node::propose(std::uint64_t id, const void* data, std::size_t len) {
     return fail(RAFT_ETOOBIG, "propose: %zu bytes exceeds max_entry_bytes %u", len,
                 limits_.max_entry_bytes);
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    std::unique_lock<std::mutex> lock(mu_);
     if (stopped_) {
-      std::snprintf(errmsg_, sizeof errmsg_, "propose: the node was stopped");
-      return RAFT_ESHUTDOWN;
+      lock.unlock();
+      return fail(RAFT_ESHUTDOWN, "propose: the node was stopped");
     }
     if (queue_.bytes() + ProposalQueue::cost(len) > limits_.max_queue_bytes) {
-      std::snprintf(errmsg_, sizeof errmsg_, "propose: queue full (max_queue_bytes %llu)",
-                    static_cast<unsigned long long>(limits_.max_queue_bytes));
-      return RAFT_EBUSY;
+      lock.unlock();
+      return fail(RAFT_EBUSY, "propose: queue full (max_queue_bytes %llu)",
+                  static_cast<unsigned long long>(limits_.max_queue_bytes));
     }
     queue_.push(id, data, len);
   }

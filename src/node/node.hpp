@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "core/core.hpp"
+#include "node/error_slots.hpp"
 #include "node/options.hpp"
 #include "node/proposal_queue.hpp"
 #include "storage/storage.hpp"
@@ -35,7 +36,7 @@ class Node final : private core::Effects {
   void notify();
   void stop();
   int status(raft_status* st);
-  const char* errmsg() const { return errmsg_; }
+  const char* errmsg() const { return errors_.get(); }
 
   // True when called from inside one of this node's callbacks.
   bool in_callback() const;
@@ -122,7 +123,7 @@ class Node final : private core::Effects {
   bool stopped_ = false;
   ProposalQueue queue_;   // guarded by mu_
   raft_status snapshot_{};  // guarded by mu_
-  char errmsg_[256] = "";
+  ErrorSlots errors_;  // each thread's last failure (has its own lock)
 };
 
 }  // namespace raft::node

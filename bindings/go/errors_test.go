@@ -1,0 +1,204 @@
+package raft
+
+import (
+	"errors"
+	"math"
+	"os"
+	"strings"
+	"testing"
+	"time"
+)
+
+func createError(t *testing.T, opts Options, cluster Cluster) *Error {
+	t.Helper()
+	r, err := New(opts, newRecorder(), cluster)
+	if err == nil {
+		r.Close()
+		t.Fatalf("New(%+v) succeeded", opts)
+	}
+	var e *Error
+	if !errors.As(err, &e) {
+		t.Fatalf("%v is not a *raft.Error", err)
+	}
+	return e
+}
+
+func TestCreateErrorsCarryTheCodeAndTheReason(t *testing.T) {
+	e := createError(t, Options{}, nil)
+	if !errors.Is(e, ErrInvalid) || errors.Is(e, ErrBusy) || !strings.Contains(e.Detail, "id") {
+		t.Fatalf("%#v", e)
+	}
+	if e.Error() != "raft: "+e.Detail+": "+ErrCodeInvalid.String() {
+		t.Fatalf("message %q", e.Error())
+	}
+	for _, tc := range []struct {
+		opts     Options
+		fragment string
+	}{
+		{Options{ID: 1, Heartbeat: 200 * time.Millisecond, ElectionTimeoutMin: 150 * time.Millisecond}, "heartbeat"},
+		{Options{ID: 1, ElectionTimeoutMin: 300 * time.Millisecond, ElectionTimeoutMax: 300 * time.Millisecond}, "election"},
+		{Options{ID: 1, Heartbeat: -time.Second}, "Heartbeat"},
+		{Options{ID: 1, Heartbeat: time.Duration(math.MaxInt64)}, "Heartbeat"},
+		{Options{ID: 1, DataDir: "a\x00b"}, "NUL"},
+		{Options{ID: 1, Peers: []ReplicaID{2, 3}}, "send"},
+	} {
+		if e := createError(t, tc.opts, nil); e.Code != ErrCodeInvalid || !strings.Contains(e.Detail, tc.fragment) {
+			t.Errorf("%+v: %v", tc.opts, e)
+		}
+	}
+	if e := createError(t, Options{ID: 1, Peers: []ReplicaID{1, 2}}, newEndpoint(newNetwork(), 1)); e.Code != ErrCodeInvalid {
+		t.Errorf("a peer list naming the replica itself: %v", e)
+	}
+	if _, err := New(Options{ID: 1}, nil, nil); !errors.Is(err, ErrInvalid) {
+		t.Errorf("nil state machine: %v", err)
+	}
+}
+
+func TestCodesDescribeThemselves(t *testing.T) {
+	seen := map[string]bool{}
+	for code := ErrCodeInvalid; code >= ErrCodeInternal; code-- {
+		if seen[code.String()] {
+			t.Fatalf("%d shares its description", code)
+		}
+		seen[code.String()] = true
+	}
+	if ErrorCode(-99).String() == ErrCodeInvalid.String() {
+		t.Fatal("an unknown code looks like a known one")
+	}
+}
+
+func TestTooBigAndBusyProposals(t *testing.T) {
+	sm := newRecorder()
+	r := single(t, Options{MaxEntryBytes: 16, MaxQueueBytes: 1024}, sm)
+	now := lead(t, r)
+	if err := r.Propose(1, []byte(strings.Repeat("x", 16))); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Propose(2, nil); err != nil {
+		t.Fatal(err)
+	}
+	err := r.Propose(3, []byte(strings.Repeat("x", 17)))
+	if !errors.Is(err, ErrTooBig) || !strings.Contains(err.Error(), "max_entry_bytes") {
+		t.Fatalf("oversized: %v", err)
+	}
+	for k := uint64(10); ; k++ {
+		if err = r.Propose(k, []byte("q")); err != nil {
+			break
+		}
+		if k > 10000 {
+			t.Fatal("the queue never filled")
+		}
+	}
+	if !errors.Is(err, ErrBusy) {
+		t.Fatalf("full queue: %v", err)
+	}
+	if st, _ := r.Status(); st.ProposalsQueued < 3 {
+		t.Fatalf("queued %d", st.ProposalsQueued)
+	}
+	if _, err := r.Poll(now + 1); err != nil { // the loop drains the queue
+		t.Fatal(err)
+	}
+	if err := r.Propose(20000, []byte("again")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.Poll(now + 2); err != nil {
+		t.Fatal(err)
+	}
+	log := sm.log()
+	if log[0] != (applied{1, strings.Repeat("x", 16)}) || log[1] != (applied{2, ""}) || log[len(log)-1] != (applied{20000, "again"}) {
+		t.Fatalf("applied %v...", log[:2])
+	}
+}
+
+func TestAStoppedReplicaRefusesWork(t *testing.T) {
+	r := single(t, Options{}, newRecorder())
+	r.Stop()
+	r.Stop() // idempotent
+	if _, err := r.Poll(1); !errors.Is(err, ErrShutdown) {
+		t.Fatal(err)
+	}
+	if err := r.Run(); !errors.Is(err, ErrShutdown) {
+		t.Fatal(err)
+	}
+	if err := r.Propose(1, nil); !errors.Is(err, ErrShutdown) {
+		t.Fatal(err)
+	}
+	if st, err := r.Status(); err != nil || st.ID != 1 {
+		t.Fatal(st, err)
+	}
+}
+
+func TestAClosedReplicaRefusesWork(t *testing.T) {
+	r := single(t, Options{}, newRecorder())
+	if err := r.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Close(); err != nil { // idempotent
+		t.Fatal(err)
+	}
+	r.Notify() // harmless
+	r.Stop()
+	if _, err := r.Poll(1); !errors.Is(err, ErrInvalid) {
+		t.Fatal(err)
+	}
+	if err := r.Run(); !errors.Is(err, ErrInvalid) {
+		t.Fatal(err)
+	}
+	if err := r.Propose(1, nil); !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), "closed") {
+		t.Fatal(err)
+	}
+	if _, err := r.Status(); !errors.Is(err, ErrInvalid) {
+		t.Fatal(err)
+	}
+}
+
+func TestDataDirKeepsTheLog(t *testing.T) {
+	dir := t.TempDir()
+	sm := newRecorder()
+	r := single(t, Options{DataDir: dir}, sm)
+	now := lead(t, r)
+	if err := r.Propose(7, []byte("kept")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.Poll(now + 1); err != nil {
+		t.Fatal(err)
+	}
+	r.Close()
+	if log := sm.log(); len(log) != 1 || log[0] != (applied{7, "kept"}) {
+		t.Fatalf("first run applied %v", log)
+	}
+	again := newRecorder()
+	r = single(t, Options{DataDir: dir}, again)
+	now = lead(t, r) // the entry of the old term commits under the new one
+	for ms := now + 1; ms < now+20; ms++ {
+		if _, err := r.Poll(ms); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if st, _ := r.Status(); st.Term != 2 {
+		t.Fatalf("term %d", st.Term)
+	}
+	if log := again.log(); len(log) != 1 || log[0] != (applied{7, "kept"}) {
+		t.Fatalf("second run applied %v", log)
+	}
+	if _, err := os.Stat(dir); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestGarbageMessagesAreCountedNotFatal(t *testing.T) {
+	c := newSimCluster(t, 3, 6)
+	leader := c.waitLeader()
+	follower := leader%3 + 1
+	for _, junk := range []string{"", strings.Repeat("\x00", 64), "not a raft frame", "\xff\xff\xff"} {
+		c.net.deliver(leader, follower, []byte(junk))
+	}
+	c.step(10)
+	if st, _ := c.replica(follower).Status(); st.MsgsRejected != 4 {
+		t.Fatalf("rejected %d", st.MsgsRejected)
+	}
+	if err := c.replica(leader).Propose(1, []byte("still fine")); err != nil {
+		t.Fatal(err)
+	}
+	c.waitApplied(1, c.ids())
+}

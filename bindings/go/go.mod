@@ -1,0 +1,3 @@
+module libraft/raft
+
+go 1.19
