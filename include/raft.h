@@ -108,11 +108,13 @@ typedef enum raft_role {
  *   COMMITTED  it is stored on a majority and will be applied everywhere.
  *   APPLIED    apply() returned for it on this replica.
  *   ABANDONED_NOT_LEADER  this replica was not the leader; nothing was logged.
- *   ABANDONED_CONFLICT    it was removed from this replica's log by a new
- *              leader: proof that it never committed.  Retry with a new id.
- * A transition that was QUEUED and whose leader then lost leadership may
- * still commit later (a new leader may keep it); it then reports COMMITTED
- * and APPLIED, or ABANDONED_CONFLICT if it is overwritten. */
+ *   ABANDONED_CONFLICT    a different entry was committed at its position
+ *              in the log: proof that it never commits.  Retry with a new id.
+ * A transition that was QUEUED and whose leader then lost leadership is still
+ * undecided: another leader may commit it (it then reports COMMITTED and
+ * APPLIED) or commit something else in its place (ABANDONED_CONFLICT).  Its
+ * fate is reported once the log position is committed, even if this replica
+ * meanwhile dropped the entry from its own log. */
 typedef enum raft_transition_state {
   RAFT_TRANSITION_QUEUED = 1,
   RAFT_TRANSITION_COMMITTED = 2,
@@ -147,7 +149,8 @@ typedef struct raft_options {
   uint32_t election_timeout_max_ms; /* default 300; must exceed the min */
   const char *data_dir;  /* NULL: memory only (not crash-safe); else the
                             built-in durable storage keeps term, vote and log
-                            in this directory (created if missing); copied. */
+                            in this directory (created with its parents if
+                            missing); copied. */
   uint64_t cluster_id;   /* carried in every message; others are rejected */
   uint64_t random_seed;  /* election jitter; 0 = seeded from the clock.
                             Equal seeds give identical runs (with the id mixed in). */

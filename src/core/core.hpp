@@ -108,6 +108,7 @@ class Core {
   void maybe_commit();
   void set_commit(Index index);
   void truncate_from(Index index);
+  void resolve_displaced();
   void append_local(EntryType type, std::uint64_t id, const std::uint8_t* data, std::size_t len);
 
   Config config_;
@@ -133,7 +134,8 @@ class Core {
   std::vector<NodeId> votes_granted_;       // this campaign (pre or real)
   std::vector<NodeId> votes_rejected_;
   std::vector<Progress> progress_;          // leader only: one per peer
-  std::deque<Pending> pending_;
+  std::deque<Pending> pending_;    // in the log, by index
+  std::deque<Pending> displaced_;  // truncated from the log, undecided, by index
   std::uint64_t elections_started_ = 0;
 
   std::vector<Index> match_scratch_;  // maybe_commit's working space

@@ -151,12 +151,32 @@ void Core::maybe_commit() {
 
 void Core::set_commit(Index index) {
   commit_ = index;
+  resolve_displaced();
   for (auto& pending : pending_) {
     if (pending.index > commit_) break;
     if (!pending.committed) {
       pending.committed = true;
       fx_.transition(pending.id, Transition::kCommitted);
     }
+  }
+}
+
+// A displaced proposal's fate is known once its index commits: the entry
+// there is the proposal itself if it has the same term (Log Matching: index
+// and term identify an entry), and otherwise proves it can never commit.
+void Core::resolve_displaced() {
+  while (!displaced_.empty() && displaced_.front().index <= commit_) {
+    Pending d = displaced_.front();
+    displaced_.pop_front();
+    if (log_.term_at(d.index) != d.term) {
+      fx_.transition(d.id, Transition::kAbandonedConflict);
+      continue;
+    }
+    // It survived on other replicas and a later leader committed it: track it
+    // again so that it reports COMMITTED now and APPLIED when applied.
+    auto at = std::lower_bound(pending_.begin(), pending_.end(), d.index,
+                               [](const Pending& p, Index i) { return p.index < i; });
+    pending_.insert(at, d);
   }
 }
 
@@ -245,11 +265,18 @@ void Core::truncate_from(Index index) {
   logf(LogLevel::kInfo, "term %llu: dropping entries %llu..%llu that conflict with the leader",
        ull(term_), ull(index), ull(log_.last_index()));
   log_.truncate_from(index);
-  // Our own proposals in the dropped range can never commit.
+  // Our own proposals in the dropped range are not lost yet: other replicas
+  // may hold them and a later leader may still commit them (in clusters of
+  // five or more).  They are decided when their index commits.
+  std::deque<Pending> dropped;
   while (!pending_.empty() && pending_.back().index >= index) {
-    const Pending lost = pending_.back();
+    dropped.push_front(pending_.back());
     pending_.pop_back();
-    fx_.transition(lost.id, Transition::kAbandonedConflict);
+  }
+  for (const Pending& d : dropped) {
+    auto at = std::lower_bound(displaced_.begin(), displaced_.end(), d.index,
+                               [](const Pending& p, Index i) { return p.index < i; });
+    displaced_.insert(at, d);
   }
 }
 

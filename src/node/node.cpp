@@ -273,11 +273,13 @@ int Node::turn(std::uint64_t now_ms, std::uint64_t* next_deadline_ms) {
   deliver_outputs();
   report_transitions();
   apply_committed();
+  // Published before the leader callback, so raft_node_status called from it
+  // already shows the new term and role.
+  publish_status();
   if (core_->leader() != reported_leader_) {
     reported_leader_ = core_->leader();
     if (cb_.leader != nullptr) cb_.leader(reported_leader_, user_);
   }
-  publish_status();
   if (next_deadline_ms != nullptr) *next_deadline_ms = more ? now_ms : core_->next_deadline();
   return rc;
 }

@@ -108,9 +108,7 @@ class FileStorage {
 
 int FileStorage::open(std::string& why) {
   int rc = RAFT_OK;
-  if (::mkdir(dir_.c_str(), 0700) != 0 && errno != EEXIST) {
-    rc = fail(RAFT_EIO, posix::describe("mkdir", dir_));
-  }
+  if (!posix::make_dirs(dir_)) rc = fail(RAFT_EIO, posix::describe("mkdir", dir_));
   if (rc == RAFT_OK) rc = lock();
   if (rc == RAFT_OK) rc = check_identity();
   if (rc == RAFT_OK) rc = replay();

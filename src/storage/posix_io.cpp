@@ -1,6 +1,7 @@
 #include "storage/posix_io.hpp"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -65,6 +66,22 @@ bool replace_file(const std::string& dir, const std::string& name, const std::st
   if (ok) ok = fsync_dir(dir);
   if (!ok) errno = saved;
   return ok;
+}
+
+bool make_dirs(const std::string& dir) {
+  struct stat st {};
+  if (::stat(dir.c_str(), &st) == 0) {
+    if (S_ISDIR(st.st_mode)) return true;
+    errno = ENOTDIR;
+    return false;
+  }
+  if (errno != ENOENT) return false;
+  const std::size_t slash = dir.find_last_of('/');
+  const std::string parent =
+      slash == std::string::npos ? "." : slash == 0 ? "/" : dir.substr(0, slash);
+  if (slash != std::string::npos && !make_dirs(parent)) return false;
+  if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) return false;
+  return fsync_dir(parent);
 }
 
 std::string describe(const char* operation, const std::string& path) {

@@ -16,6 +16,9 @@ bool fsync_dir(const std::string& dir);
 // Writes `data` to dir/name atomically: a temporary file, fsync, rename,
 // directory fsync.
 bool replace_file(const std::string& dir, const std::string& name, const std::string& data);
+// Creates dir and any missing parents (like mkdir -p), fsyncing the parent
+// of each directory it creates so the new entries survive a crash.
+bool make_dirs(const std::string& dir);
 // "operation path: strerror(errno)".
 std::string describe(const char* operation, const std::string& path);
 

@@ -134,7 +134,14 @@ INSTANTIATE_TEST_SUITE_P(
                       Figure7Case{"f", {1, 1, 1, 2, 2, 2, 3, 3, 3, 3, 3}}, Figure7Case{"empty", {}}),
     [](const auto& info) { return std::string(info.param.name); });
 
-TEST(Replication, ConflictTruncationAbandonsOwnProposals) {
+std::vector<std::uint64_t> ids_in(const Bench& b, Transition state) {
+  std::vector<std::uint64_t> ids;
+  for (auto& [id, s] : b.transitions)
+    if (s == state) ids.push_back(id);
+  return ids;
+}
+
+TEST(Replication, OverwrittenProposalsAreAbandonedOnceTheirIndexCommits) {
   Bench b(1, {2, 3});
   b.make();
   b.elect({2});
@@ -145,10 +152,38 @@ TEST(Replication, ConflictTruncationAbandonsOwnProposals) {
   // A new leader of a later term overwrites indexes 2.. with its own entries.
   b.core->step(b.append(2, t + 1, 1, t, {t + 1}));
   EXPECT_EQ(b.log_terms(), (std::vector<Term>{t, t + 1}));
-  std::vector<std::uint64_t> abandoned;
-  for (auto& [id, s] : b.transitions)
-    if (s == Transition::kAbandonedConflict) abandoned.push_back(id);
-  EXPECT_EQ(abandoned, (std::vector<std::uint64_t>{11, 10}));
+  // Not yet decided: the entries might still be committed by someone else.
+  EXPECT_TRUE(ids_in(b, Transition::kAbandonedConflict).empty());
+  // Index 2 commits with the new leader's entry: 10 is proven lost; 11
+  // (index 3) is still open until index 3 commits.
+  b.core->step(b.append(2, t + 1, 2, t + 1, {}, 2));
+  EXPECT_EQ(ids_in(b, Transition::kAbandonedConflict), (std::vector<std::uint64_t>{10}));
+  b.core->step(b.append(2, t + 1, 2, t + 1, {t + 1}, 3));
+  EXPECT_EQ(ids_in(b, Transition::kAbandonedConflict), (std::vector<std::uint64_t>{10, 11}));
+  EXPECT_TRUE(ids_in(b, Transition::kCommitted).empty());
+}
+
+// Found by the KV crash work: with five replicas, leader A's entry X reaches
+// only B; C wins term 2 and overwrites X on A; B wins term 3 and commits X.
+// A must report X as committed and applied, never as abandoned.
+TEST(Replication, TruncatedProposalCommittedByALaterLeaderIsReportedCommitted) {
+  Bench a(1, {2, 3, 4, 5});
+  a.make();
+  a.elect({2, 3});
+  const Term t1 = a.core->term();
+  a.core->propose(4242, nullptr, 0);  // X at index 2
+  ASSERT_EQ(a.core->log().last_index(), 2u);
+  // C's term-2 entry overwrites index 2 on A.
+  a.core->step(a.append(3, t1 + 1, 1, t1, {t1 + 1}));
+  ASSERT_EQ(a.log_terms(), (std::vector<Term>{t1, t1 + 1}));
+  // B (holding X) leads term 3 and replicates X back, then its no-op, and
+  // commits both.
+  a.core->step(a.append(2, t1 + 2, 1, t1, {t1, t1 + 2}, 3));
+  EXPECT_EQ(a.log_terms(), (std::vector<Term>{t1, t1, t1 + 2}));
+  EXPECT_TRUE(ids_in(a, Transition::kAbandonedConflict).empty());
+  EXPECT_EQ(ids_in(a, Transition::kCommitted), (std::vector<std::uint64_t>{4242}));
+  for (Index i = 1; i <= 3; ++i) a.core->applied(i);
+  EXPECT_EQ(ids_in(a, Transition::kApplied), (std::vector<std::uint64_t>{4242}));
 }
 
 TEST(Replication, LateDuplicateAppendNeverTruncates) {

@@ -64,7 +64,7 @@ TEST(DurableNode, RestartResumesTermVoteAndLog) {
 TEST(DurableNode, SingleNodeRestartReappliesItsLog) {
   TempDirs tmp(1);
   CCluster c(1);
-  c.at(1).data_dir = tmp.dirs[0];
+  c.at(1).data_dir = tmp.dirs[0] + "/nested/twice";  // parents are created too
   ASSERT_EQ(c.start(1), RAFT_OK);
   for (std::uint64_t i = 1; i <= 10; ++i) ASSERT_EQ(raft_node_propose(c.at(1).node, i, "x", 1), RAFT_OK);
   ASSERT_TRUE(c.wait_applied(10));
