@@ -135,7 +135,7 @@ void Core::check_quorum() {
 
 // ---------------------------------------------------------------- roles
 
-void Core::become_follower(Term term, NodeId leader) {
+void Core::become_follower(Term term, NodeId leader, bool reset_timer) {
   // The vote is forgotten only when the term changes: clearing it within a
   // term would let this replica vote twice in that term (little_raft B3).
   if (term > term_ || mutant(kMutantForgetVote)) {
@@ -148,7 +148,7 @@ void Core::become_follower(Term term, NodeId leader) {
   progress_.clear();
   progress_.resize(config_.peers.size());
   for (std::size_t i = 0; i < progress_.size(); ++i) progress_[i].id = config_.peers[i];
-  reset_election_timer();
+  if (reset_timer) reset_election_timer();
 }
 
 void Core::become_pre_candidate() {
@@ -214,8 +214,13 @@ void Core::step(const Message& m) {
     // response carries the term the candidate would use, not the voter's.
     const bool keeps_term = is_pre_vote_msg && (is_vote_request || m.granted);
     if (!keeps_term) {
+      // Only a leader's message (or a granted vote, in on_request_vote)
+      // restarts the election timer (Raft 5.2).  Learning a higher term from
+      // a campaign we may deny must not: a node with a stale log that keeps
+      // campaigning would otherwise hold back the nodes that could win.  A
+      // leader's own election deadline is stale, so it gets a fresh one.
       const bool from_leader = m.type == MsgType::kAppendEntries;
-      become_follower(m.term, from_leader ? m.from : 0);
+      become_follower(m.term, from_leader ? m.from : 0, from_leader || role_ == Role::kLeader);
     }
   } else if (m.term < term_) {
     // A stale sender learns the current term from the answer; stale

@@ -79,7 +79,7 @@ class Core {
   bool mutant(Mutant m) const;
   std::size_t quorum() const { return (config_.peers.size() + 1) / 2 + 1; }
   Progress* progress_of(NodeId id);
-  void become_follower(Term term, NodeId leader);
+  void become_follower(Term term, NodeId leader, bool reset_timer = true);
   void become_pre_candidate();
   void become_candidate();
   void become_leader();

@@ -86,6 +86,27 @@ TEST(Election, SameTermLongerOrEqualLogIsGranted) {
   EXPECT_TRUE(b.take(MsgType::kRequestVoteResponse).at(0).granted);
 }
 
+// Found by the simulator (seed 781): a denied campaign from a higher term
+// must not push back this node's own election.
+TEST(Election, DeniedCampaignDoesNotResetTheElectionTimer) {
+  Bench b(1, {2, 3});
+  b.make();
+  b.core->step(b.append(2, 1, 0, 0, {1, 1}));  // leader 2, term 1
+  b.take(MsgType::kAppendEntriesResponse);
+  const std::uint64_t deadline = b.core->next_deadline();
+  b.core->tick(deadline - 1);
+  b.core->step(b.vote_request(3, 2, 0, 0));  // stale log: denied
+  auto r = b.take(MsgType::kRequestVoteResponse);
+  ASSERT_EQ(r.size(), 1u);
+  EXPECT_FALSE(r[0].granted);
+  EXPECT_EQ(b.core->term(), 2u);
+  EXPECT_EQ(b.core->next_deadline(), deadline);
+  // A granted vote does restart it.
+  b.core->step(b.vote_request(2, 3, 2, 1));
+  EXPECT_TRUE(b.take(MsgType::kRequestVoteResponse).at(0).granted);
+  EXPECT_GT(b.core->next_deadline(), deadline);
+}
+
 TEST(Election, SplitVoteLosesAndRetries) {
   Bench b(1, {2, 3});
   b.make();
