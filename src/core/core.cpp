@@ -94,14 +94,18 @@ std::uint64_t Core::next_deadline() const {
   return d;
 }
 
-void Core::tick(std::uint64_t now_ms) {
+void Core::set_time(std::uint64_t now_ms) {
   if (!started_) {
-    // The driver's clock may start anywhere: timers count from the first tick.
+    // The driver's clock may start anywhere: timers count from the first call.
     started_ = true;
     now_ = now_ms;
     arm_first_election();
   }
   now_ = std::max(now_, now_ms);
+}
+
+void Core::tick(std::uint64_t now_ms) {
+  set_time(now_ms);
   if (role_ == Role::kLeader) {
     if (config_.check_quorum && now_ >= quorum_check_deadline_) {
       check_quorum();

@@ -34,8 +34,13 @@ class Core {
   // The driver wrote the log's changes to storage.
   void log_persisted() { log_.mark_persisted(); }
 
-  // Advance the clock (never backwards) and fire the timers that are due.
-  // The first call sets the clock's origin.
+  // Advance the clock (never backwards) without firing timers: the driver
+  // does this first in a turn, handles the messages that arrived, and only
+  // then calls tick(), so a timer never fires while the message that would
+  // have prevented it (a heartbeat, an ack) is still unread.  The first call
+  // (of either) sets the clock's origin.
+  void set_time(std::uint64_t now_ms);
+  // set_time(now_ms), then fire the timers that are due.
   void tick(std::uint64_t now_ms);
   // Handle one validated message addressed to this replica.
   void step(const Message& m);

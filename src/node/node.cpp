@@ -260,9 +260,10 @@ int Node::turn(std::uint64_t now_ms, std::uint64_t* next_deadline_ms) {
     batch_.clear();
     queue_.take(batch_);
   }
-  core_->tick(now_ms);
+  core_->set_time(now_ms);
   bool more = false;
   const int rc = receive_messages(&more);
+  core_->tick(now_ms);
   for (const auto& item : batch_.items)
     core_->propose(item.id, batch_.bytes.data() + item.offset, item.len);
   core_->flush();

@@ -103,6 +103,13 @@ class CCluster {
     return RAFT_OK;
   }
 
+  std::uint64_t now() const { return now_; }
+  // Polls one node at an explicit time (which becomes the cluster's clock).
+  int poll_at(raft_id id, std::uint64_t t) {
+    now_ = std::max(now_, t);
+    return raft_node_poll(at(id).node, t, nullptr);
+  }
+
   raft_status status(raft_id id) {
     raft_status st;
     raft_status_init(&st);
