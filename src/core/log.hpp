@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <vector>
 
 #include "core/message.hpp"
@@ -17,9 +18,9 @@ class Log {
   // once compaction exists), and its term.
   Index base_index() const { return base_index_; }
   Term base_term() const { return base_term_; }
-  Index last_index() const { return base_index_ + metas_.size(); }
+  Index last_index() const { return base_index_ + count_; }
   Term last_term() const { return term_at(last_index()); }
-  bool empty() const { return metas_.empty(); }
+  bool empty() const { return count_ == 0; }
 
   // True if `i` is base_index() or an index held in the log.
   bool has(Index i) const { return i >= base_index_ && i <= last_index(); }
@@ -41,23 +42,46 @@ class Log {
   void mark_persisted() { dirty_from_ = 0; }
 
   // Bytes of payload held (for flow control and status).
-  std::size_t payload_bytes() const { return bytes_.size(); }
+  std::size_t payload_bytes() const { return payload_bytes_; }
 
  private:
+  // Payloads live in fixed-size chunks and entry metadata in fixed-size
+  // blocks: growing the log never reallocates or copies what it holds (at
+  // millions of entries per second, doubling a vector means page faults
+  // and copies that cost more than Raft itself).
+  static constexpr std::size_t kChunkBytes = std::size_t{1} << 20;
+  static constexpr std::size_t kBlockEntries = 4096;
+
   struct Meta {
     Term term;
     std::uint64_t id;
-    std::uint64_t offset;  // into bytes_
+    std::uint32_t chunk;   // index into chunks_
+    std::uint32_t offset;  // within the chunk
     std::uint32_t len;
     EntryType type;
   };
-  const Meta& meta(Index i) const { return metas_[i - base_index_ - 1]; }
+  struct Chunk {
+    std::unique_ptr<std::uint8_t[]> bytes;
+    std::size_t capacity = 0;
+    std::size_t used = 0;
+  };
+
+  const Meta& meta(Index i) const {
+    const std::size_t k = i - base_index_ - 1;
+    return blocks_[k / kBlockEntries][k % kBlockEntries];
+  }
+  // Where `len` payload bytes go: the current chunk if they fit, else a new
+  // (or recycled) one; an entry larger than a chunk gets a chunk of its own.
+  std::uint32_t chunk_for(std::size_t len);
 
   Index base_index_ = 0;
   Term base_term_ = 0;
   Index dirty_from_ = 0;
-  std::vector<Meta> metas_;
-  std::vector<std::uint8_t> bytes_;  // all payloads, back to back
+  std::size_t count_ = 0;  // entries held
+  std::vector<std::unique_ptr<Meta[]>> blocks_;
+  std::vector<Chunk> chunks_;
+  Chunk spare_;  // the last chunk freed by a truncation, kept for reuse
+  std::size_t payload_bytes_ = 0;
 };
 
 }  // namespace raft::core

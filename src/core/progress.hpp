@@ -21,6 +21,7 @@ struct Progress {
   Mode mode = Mode::kProbe;
   bool probe_sent = false;     // in kProbe: a request is outstanding
   bool recent_active = false;  // heard from since the last check-quorum round
+  Index commit_sent = 0;       // the commit index in the last message sent
   std::deque<Index> inflight;  // last index of each unacknowledged batch
 
   void reset(Index last_index) {
@@ -29,6 +30,7 @@ struct Progress {
     mode = Mode::kProbe;
     probe_sent = false;
     recent_active = false;
+    commit_sent = 0;
     inflight.clear();
   }
 

@@ -13,13 +13,15 @@ unsigned long long ull(std::uint64_t v) { return static_cast<unsigned long long>
 
 bool Core::propose(std::uint64_t id, const std::uint8_t* data, std::size_t len) {
   if (role_ != Role::kLeader) {
-    fx_.transition(id, Transition::kAbandonedNotLeader);
+    if (config_.track_transitions) fx_.transition(id, Transition::kAbandonedNotLeader);
     return false;
   }
-  // Registered before appending: a lone voter commits inside append_local,
-  // and the commit must find the proposal to report it.
-  pending_.push_back(Pending{log_.last_index() + 1, term_, id, false});
-  fx_.transition(id, Transition::kQueued);
+  if (config_.track_transitions) {
+    // Registered before appending: a lone voter commits inside append_local,
+    // and the commit must find the proposal to report it.
+    pending_.push_back(Pending{log_.last_index() + 1, term_, id, false});
+    fx_.transition(id, Transition::kQueued);
+  }
   append_local(EntryType::kCommand, id, data, len);
   return true;
 }
@@ -34,9 +36,12 @@ void Core::append_local(EntryType type, std::uint64_t id, const std::uint8_t* da
 void Core::flush() {
   if (role_ != Role::kLeader) return;
   // Fill each follower's window: several batches per turn when pipelining.
+  // A follower that got nothing but is behind on the commit index hears it
+  // now rather than at the next heartbeat, so it applies without delay.
   for (auto& p : progress_) {
-    while (send_append(p, false)) {
-    }
+    bool sent = false;
+    while (send_append(p, false)) sent = true;
+    if (!sent && p.commit_sent < commit_ && p.match > p.commit_sent) send_append(p, true);
   }
 }
 
@@ -66,6 +71,7 @@ bool Core::send_append(Progress& p, bool allow_empty) {
   m.prev_log_index = p.next - 1;
   m.prev_log_term = log_.term_at(m.prev_log_index);
   m.commit = commit_;
+  p.commit_sent = commit_;
   if (with_entries) {
     std::size_t bytes = 0;
     for (Index i = p.next; i <= log_.last_index(); ++i) {

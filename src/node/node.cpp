@@ -107,7 +107,12 @@ Node::~Node() {
 
 Node::Node(const core::Config& config, const Limits& limits, const raft_callbacks& cb,
            void* user, const raft_storage& storage, bool builtin_storage)
-    : cb_(cb), user_(user), limits_(limits), storage_(storage), builtin_storage_(builtin_storage) {
+    : cb_(cb),
+      user_(user),
+      limits_(limits),
+      storage_(storage),
+      builtin_storage_(builtin_storage),
+      memory_storage_(!builtin_storage && !limits.has_user_storage) {
   // The core's timers are armed relative to the first poll's clock.
   core_ = std::make_unique<core::Core>(config, static_cast<core::Effects&>(*this), 0);
   snapshot_.version = RAFT_STATUS_VERSION;
@@ -191,6 +196,8 @@ int Node::propose(std::uint64_t id, const void* data, std::size_t len) {
                   static_cast<unsigned long long>(limits_.max_queue_bytes));
     }
     queue_.push(id, data, len);
+    // Waking costs a system call; only a sleeping loop needs it.
+    if (!sleeping_) return RAFT_OK;
   }
   wake_.notify_one();
   return RAFT_OK;
@@ -200,6 +207,7 @@ void Node::notify() {
   {
     std::lock_guard<std::mutex> lock(mu_);
     notified_ = true;
+    if (!sleeping_) return;  // the loop checks notified_ before it sleeps
   }
   wake_.notify_one();
 }
@@ -246,7 +254,9 @@ int Node::run() {
     if (cb_.halt != nullptr && cb_.halt(user_) != 0) break;
     std::unique_lock<std::mutex> lock(mu_);
     const auto until = std::chrono::steady_clock::time_point(std::chrono::milliseconds(deadline));
+    sleeping_ = true;
     wake_.wait_until(lock, until, [this] { return notified_ || stopped_ || !queue_.empty(); });
+    sleeping_ = false;
     if (stopped_) break;
   }
   leave();
@@ -330,6 +340,11 @@ void Node::accept_frame(const void* msg, std::size_t len) {
 }
 
 int Node::persist() {
+  if (memory_storage_) {
+    // Nothing to write: the core's log is the only copy.
+    core_->log_persisted();
+    return RAFT_OK;
+  }
   const Index dirty = core_->log().dirty_from();
   const bool hard_state_changed =
       core_->term() != persisted_term_ || core_->voted_for() != persisted_vote_;

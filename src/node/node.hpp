@@ -105,6 +105,7 @@ class Node final : private core::Effects {
   ProposalQueue::Batch batch_;
   raft_storage storage_;
   const bool builtin_storage_;   // ours to describe errors of (file storage)
+  const bool memory_storage_;    // nothing to persist
   int storage_error_ = RAFT_OK;  // sticky: a failed storage stops the node
   std::string storage_failure_;  // its description
   Term persisted_term_ = 0;
@@ -120,6 +121,7 @@ class Node final : private core::Effects {
   mutable std::mutex mu_;
   std::condition_variable wake_;
   bool notified_ = false;
+  bool sleeping_ = false;  // run() is waiting on wake_
   bool stopped_ = false;
   ProposalQueue queue_;   // guarded by mu_
   raft_status snapshot_{};  // guarded by mu_

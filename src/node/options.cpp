@@ -99,6 +99,7 @@ int translate_options(const raft_options& opt, const raft_callbacks& cb, core::C
   config.check_quorum = opt.check_quorum != 0;
   config.max_batch_bytes = opt.max_batch_bytes;
   config.max_inflight = opt.max_inflight;
+  config.track_transitions = cb.transition_state != nullptr;
 
   limits.max_entry_bytes = opt.max_entry_bytes;
   limits.max_queue_bytes = opt.max_queue_bytes;

@@ -34,10 +34,8 @@ class ProposalQueue {
 
   void push(std::uint64_t id, const void* data, std::size_t len) {
     const std::size_t offset = pending_.bytes.size();
-    if (len > 0) {
-      pending_.bytes.resize(offset + len);
-      std::memcpy(pending_.bytes.data() + offset, data, len);
-    }
+    const auto* p = static_cast<const std::uint8_t*>(data);
+    pending_.bytes.insert(pending_.bytes.end(), p, p + len);  // no zero-fill first
     pending_.items.push_back(Item{id, offset, len});
     accounted_ += cost(len);
   }
