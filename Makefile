@@ -19,9 +19,10 @@
 # into build/asan/ and build/tsan/.
 #
 # Other areas plug in through the optional fragments included near the end (tests/sim/sim.mk,
-# bindings/bindings.mk, bench/bench.mk).  A fragment may use BUILDDIR, OBJDIR, LIB_A, LIB_SO,
-# LIB_SO_SONAME, CXX_COMPILE, C_COMPILE, the generic $(OBJDIR)/%.o rules and SAN_ENV, and may
-# append to:
+# bindings/bindings.mk, bench/bench.mk).  A fragment may use BUILDDIR, OBJDIR, FLAVOUR, VERSION,
+# LIB_SRCS, LIB_A, LIB_SO, LIB_SO_SONAME, FLAGS_STAMP, LINK_STAMP, CXX_COMPILE, C_COMPILE,
+# WERROR_FLAGS, the generic $(OBJDIR)/%.o rules, SAN_FLAGS, SAN_ENV, RUN_TEST (a time limit for
+# test programs) and $(call banner,TITLE), and may append to:
 #   CHECK_TARGETS            goals `make check` runs, in order, after the unit tests
 #   SANITIZE_CHECK_TARGETS   goals check-asan/check-tsan run after the unit tests
 #   FORMAT_DIRS              directories format-check covers
@@ -428,8 +429,9 @@ format:
 
 # ---------------------------------------------------------------------------------------------
 
+# (BUILDDIR=. or / must not wipe the tree.)
 clean:
-	rm -rf build $(BUILDDIR) $(CLEAN_FILES)
+	rm -rf build $(filter-out . ./ .. ../ /,$(BUILDDIR)) $(CLEAN_FILES)
 
 help:
 	@echo 'make                 build the library into $(BUILDDIR)/ (no -Werror)'

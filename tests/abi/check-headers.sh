@@ -19,18 +19,25 @@ root=$here/../..
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
-c_compilers=("${CC:-gcc}")
-cxx_compilers=("${CXX:-g++}")
-# Both families: what one compiler accepts the other may not (clang is in scripts/install-deps).
-[[ ${CC:-gcc} == *clang* ]] || c_compilers+=(clang)
-[[ ${CXX:-g++} == *clang* ]] || cxx_compilers+=(clang++)
+# The build's compiler plus both families: what one accepts the other may not (clang is in
+# scripts/install-deps).  A compiler reached under two names (cc and gcc) is used once.
+unique_compilers() {
+  local c real seen=" "
+  for c in "$@"; do
+    real=$(readlink -f "$(command -v "$c")") || continue
+    [[ $seen == *" $real "* ]] || printf '%s\n' "$c"
+    seen+="$real "
+  done
+}
+mapfile -t c_compilers < <(unique_compilers "${CC:-gcc}" gcc clang)
+mapfile -t cxx_compilers < <(unique_compilers "${CXX:-g++}" g++ clang++)
 
 # header_c.c takes the address of every public function (so a changed signature fails); it
 # must keep up with the header.
 missing=$(comm -23 <("$here/header_functions.py" "$root/include/raft.h" "${CLANG:-clang}") \
   <(grep -o '\braft_[a-z_0-9]*' "$here/header_c.c" | sort -u))
 if [[ -n $missing ]]; then
-  echo "FAIL: tests/abi/header_c.c does not use these functions of raft.h:" $missing >&2
+  echo "FAIL: tests/abi/header_c.c does not use these functions of raft.h: ${missing//$'\n'/ }" >&2
   exit 1
 fi
 
@@ -51,8 +58,9 @@ compile() {  # compile COMPILER STD FILE EXTRA...: compile FILE to an object, or
 for cc in "${c_compilers[@]}"; do
   for std in c89 c99 c11; do
     # C89 has no declarations after statements; keep the header usable by such code.
-    compile "$cc" "$std" "$here/header_c.c" "${cwarn[@]}" \
-      $([[ $std == c89 ]] && echo -Wdeclaration-after-statement)
+    extra=()
+    [[ $std != c89 ]] || extra=(-Wdeclaration-after-statement)
+    compile "$cc" "$std" "$here/header_c.c" "${cwarn[@]}" "${extra[@]}"
   done
 done
 for cxx in "${cxx_compilers[@]}"; do

@@ -152,5 +152,5 @@ round() {
 }
 
 round usr /usr /usr/lib /usr/include
-round opt /opt/libraft /opt/libraft/lib/x86_64-linux-gnu /opt/libraft/include/raft-$major
+round opt /opt/libraft /opt/libraft/lib/x86_64-linux-gnu "/opt/libraft/include/raft-$major"
 echo "ok: $mode install, pkg-config and CMake consumers, uninstall (two layouts)"
