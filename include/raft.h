@@ -63,7 +63,7 @@ extern "C" {
 /* The version of the library actually loaded (may differ from the header). */
 RAFT_API uint32_t raft_version_number(void);
 /* "0.1.0"; a static string, never NULL. */
-RAFT_API const char *raft_version_string(void);
+RAFT_API const char* raft_version_string(void);
 
 /* ------------------------------------------------------------------ */
 /* Errors (negative, fixed forever; new codes are only appended)      */
@@ -83,7 +83,7 @@ RAFT_API const char *raft_version_string(void);
 #define RAFT_EINTERNAL (-11) /* a bug in libraft; see raft_node_errmsg() */
 
 /* A static English description of an error code; never NULL. */
-RAFT_API const char *raft_strerror(int code);
+RAFT_API const char* raft_strerror(int code);
 
 /* ------------------------------------------------------------------ */
 /* Basic types                                                        */
@@ -141,37 +141,37 @@ typedef enum raft_log_level {
 
 typedef struct raft_options {
   uint32_t version;
-  raft_id id;            /* this replica; required, nonzero */
-  const raft_id *peers;  /* the other voters (not including id); copied */
-  size_t n_peers;        /* 0 = a single-node cluster */
-  uint32_t heartbeat_ms; /* default 50 */
-  uint32_t election_timeout_min_ms; /* default 150; must exceed heartbeat_ms */
-  uint32_t election_timeout_max_ms; /* default 300; must exceed the min */
-  const char *data_dir;  /* NULL: memory only (not crash-safe); else the
-                            built-in durable storage keeps term, vote and log
-                            in this directory (created with its parents if
-                            missing); copied. */
-  uint64_t cluster_id;   /* carried in every message; others are rejected */
-  uint64_t random_seed;  /* election jitter; 0 = seeded from the clock.
-                            Equal seeds give identical runs (with the id mixed in). */
-  int pre_vote;          /* nonzero (default): pre-vote before every election */
-  int check_quorum;      /* nonzero (default): a leader that has not heard from a
-                            majority for an election timeout steps down, and
-                            voters ignore campaigns while they hear a leader */
-  uint32_t max_batch_bytes; /* payload bytes per AppendEntries; default 1 MiB */
-  uint32_t max_inflight;    /* AppendEntries in flight per follower; default 64 */
-  uint32_t max_entry_bytes; /* largest proposal; default 4 MiB */
-  uint64_t max_queue_bytes; /* proposals waiting for the loop; beyond this
-                               raft_node_propose gives RAFT_EBUSY; default 64 MiB */
-  raft_log_level log_level; /* log callback gets messages up to this level;
-                               default RAFT_LOG_WARN */
-  const struct raft_storage *storage; /* NULL: data_dir decides.  A storage of
+  raft_id id;                         /* this replica; required, nonzero */
+  const raft_id* peers;               /* the other voters (not including id); copied */
+  size_t n_peers;                     /* 0 = a single-node cluster */
+  uint32_t heartbeat_ms;              /* default 50 */
+  uint32_t election_timeout_min_ms;   /* default 150; must exceed heartbeat_ms */
+  uint32_t election_timeout_max_ms;   /* default 300; must exceed the min */
+  const char* data_dir;               /* NULL: memory only (not crash-safe); else the
+                                         built-in durable storage keeps term, vote and log
+                                         in this directory (created with its parents if
+                                         missing); copied. */
+  uint64_t cluster_id;                /* carried in every message; others are rejected */
+  uint64_t random_seed;               /* election jitter; 0 = seeded from the clock.
+                                         Equal seeds give identical runs (with the id mixed in). */
+  int pre_vote;                       /* nonzero (default): pre-vote before every election */
+  int check_quorum;                   /* nonzero (default): a leader that has not heard from a
+                                         majority for an election timeout steps down, and
+                                         voters ignore campaigns while they hear a leader */
+  uint32_t max_batch_bytes;           /* payload bytes per AppendEntries; default 1 MiB */
+  uint32_t max_inflight;              /* AppendEntries in flight per follower; default 64 */
+  uint32_t max_entry_bytes;           /* largest proposal; default 4 MiB */
+  uint64_t max_queue_bytes;           /* proposals waiting for the loop; beyond this
+                                         raft_node_propose gives RAFT_EBUSY; default 64 MiB */
+  raft_log_level log_level;           /* log callback gets messages up to this level;
+                                         default RAFT_LOG_WARN */
+  const struct raft_storage* storage; /* NULL: data_dir decides.  A storage of
                                your own (see below); copied.  Exclusive with
                                data_dir. */
 } raft_options;
 
 /* Fill *opt with the version and the defaults above.  NULL is ignored. */
-RAFT_API void raft_options_init(raft_options *opt);
+RAFT_API void raft_options_init(raft_options* opt);
 
 /* ------------------------------------------------------------------ */
 /* Storage                                                            */
@@ -198,9 +198,9 @@ RAFT_API void raft_options_init(raft_options *opt);
 
 typedef struct raft_entry {
   uint64_t term;
-  uint64_t id; /* the transition id */
-  uint32_t type; /* RAFT_ENTRY_*; store it as given */
-  const void *data; /* borrowed for the duration of the call */
+  uint64_t id;      /* the transition id */
+  uint32_t type;    /* RAFT_ENTRY_*; store it as given */
+  const void* data; /* borrowed for the duration of the call */
   size_t len;
 } raft_entry;
 
@@ -208,26 +208,25 @@ typedef struct raft_entry {
 
 typedef struct raft_storage {
   uint32_t version;
-  void *ctx; /* passed first to every function */
+  void* ctx; /* passed first to every function */
   /* Once, from raft_node_create.  Report the durable state: *term and *vote
    * (0 and RAFT_NO_ID when new), then every entry from index *first_index
    * (1 when new) upward, in order, through entry(arg, e); a nonzero return
    * from entry means stop and fail. */
-  int (*load)(void *ctx, uint64_t *term, raft_id *vote, uint64_t *first_index,
-              int (*entry)(void *arg, const raft_entry *e), void *arg);
-  int (*save_hard_state)(void *ctx, uint64_t term, raft_id vote);
+  int (*load)(void* ctx, uint64_t* term, raft_id* vote, uint64_t* first_index,
+              int (*entry)(void* arg, const raft_entry* e), void* arg);
+  int (*save_hard_state)(void* ctx, uint64_t term, raft_id vote);
   /* Entries first_index .. first_index + n - 1, directly after the last. */
-  int (*append)(void *ctx, uint64_t first_index, const raft_entry *entries,
-                size_t n);
+  int (*append)(void* ctx, uint64_t first_index, const raft_entry* entries, size_t n);
   /* Remove entries from_index and everything after it. */
-  int (*truncate)(void *ctx, uint64_t from_index);
-  int (*sync)(void *ctx);
+  int (*truncate)(void* ctx, uint64_t from_index);
+  int (*sync)(void* ctx);
   /* Optional.  From raft_node_destroy, last. */
-  void (*close)(void *ctx);
+  void (*close)(void* ctx);
 } raft_storage;
 
 /* Fill *st with the version and NULL functions.  NULL is ignored. */
-RAFT_API void raft_storage_init(raft_storage *st);
+RAFT_API void raft_storage_init(raft_storage* st);
 
 /* ------------------------------------------------------------------ */
 /* Callbacks                                                          */
@@ -241,28 +240,27 @@ RAFT_API void raft_storage_init(raft_storage *st);
 typedef struct raft_callbacks {
   uint32_t version;
   /* Required.  A committed transition, in log order, on every replica. */
-  void (*apply)(uint64_t id, const void *data, size_t len, void *user);
+  void (*apply)(uint64_t id, const void* data, size_t len, void* user);
   /* Optional.  Progress of a transition proposed on this replica. */
-  void (*transition_state)(uint64_t id, raft_transition_state state,
-                           void *user);
+  void (*transition_state)(uint64_t id, raft_transition_state state, void* user);
   /* Required when n_peers > 0.  Deliver msg to replica `to`, best effort:
    * loss, duplication and reordering are tolerated.  Copy what you keep. */
-  void (*send)(raft_id to, const void *msg, size_t len, void *user);
+  void (*send)(raft_id to, const void* msg, size_t len, void* user);
   /* Required when n_peers > 0.  Return 1 and set *msg and *len to the next
    * inbound message, 0 when there is none, negative on a transport failure
    * (poll then returns RAFT_ECALLBACK).  The buffer must stay valid until the
    * next receive call or until poll returns. */
-  int (*receive)(const void **msg, size_t *len, void *user);
+  int (*receive)(const void** msg, size_t* len, void* user);
   /* Optional.  Checked by raft_node_run after every turn; nonzero stops it. */
-  int (*halt)(void *user);
+  int (*halt)(void* user);
   /* Optional.  The known leader changed; RAFT_NO_ID when unknown. */
-  void (*leader)(raft_id leader, void *user);
+  void (*leader)(raft_id leader, void* user);
   /* Optional.  One line of diagnostics, without a trailing newline. */
-  void (*log)(raft_log_level level, const char *msg, void *user);
+  void (*log)(raft_log_level level, const char* msg, void* user);
 } raft_callbacks;
 
 /* Fill *cb with the version and all-NULL callbacks.  NULL is ignored. */
-RAFT_API void raft_callbacks_init(raft_callbacks *cb);
+RAFT_API void raft_callbacks_init(raft_callbacks* cb);
 
 /* ------------------------------------------------------------------ */
 /* Status                                                             */
@@ -279,7 +277,7 @@ typedef struct raft_status {
   uint64_t commit_index;
   uint64_t applied_index;
   uint64_t last_index;
-  uint64_t snapshot_index;    /* 0 until snapshots exist */
+  uint64_t snapshot_index; /* 0 until snapshots exist */
   uint64_t msgs_sent;
   uint64_t msgs_received;     /* well-formed messages accepted */
   uint64_t msgs_rejected;     /* malformed, foreign or misaddressed frames */
@@ -288,7 +286,7 @@ typedef struct raft_status {
 } raft_status;
 
 /* Fill *st with the version; the other fields are zero.  NULL is ignored. */
-RAFT_API void raft_status_init(raft_status *st);
+RAFT_API void raft_status_init(raft_status* st);
 
 /* ------------------------------------------------------------------ */
 /* Node lifecycle                                                     */
@@ -298,20 +296,20 @@ RAFT_API void raft_status_init(raft_status *st);
  * RAFT_OK is returned; on failure *out is NULL and the reason is sent to
  * cb->log (if set).  Errors: RAFT_EINVAL (NULL argument, bad option, missing
  * required callback), RAFT_EVERSION, RAFT_ENOMEM. */
-RAFT_API int raft_node_create(raft_node **out, const raft_options *opt,
-                              const raft_callbacks *cb, void *user);
+RAFT_API int raft_node_create(raft_node** out, const raft_options* opt, const raft_callbacks* cb,
+                              void* user);
 
 /* Free a node.  NULL is fine.  Must not race with run/poll on other threads:
  * stop the loop and join its thread first.  From inside a callback it does
  * nothing (the node stays valid). */
-RAFT_API void raft_node_destroy(raft_node *node);
+RAFT_API void raft_node_destroy(raft_node* node);
 
 /* Drive the node on the calling thread until cb.halt() returns nonzero
  * (RAFT_OK) or raft_node_stop() is called (RAFT_OK).  Sleeps until notified,
  * a proposal arrives, or the next timer.  Errors: RAFT_EINVAL, RAFT_EBUSY
  * (another thread is driving it, or called from a callback), RAFT_ECALLBACK,
  * RAFT_ESHUTDOWN (already stopped). */
-RAFT_API int raft_node_run(raft_node *node);
+RAFT_API int raft_node_run(raft_node* node);
 
 /* One turn for event-loop users: drain inbound messages, queued proposals and
  * timers as of now_ms (any monotonic millisecond clock, never decreasing), then
@@ -319,33 +317,31 @@ RAFT_API int raft_node_run(raft_node *node);
  * at the latest; poll sooner whenever a message arrives.  now_ms must not
  * exceed 2^62 (RAFT_EINVAL).  Errors: RAFT_EINVAL,
  * RAFT_EBUSY, RAFT_ECALLBACK, RAFT_ESHUTDOWN. */
-RAFT_API int raft_node_poll(raft_node *node, uint64_t now_ms,
-                            uint64_t *next_deadline_ms);
+RAFT_API int raft_node_poll(raft_node* node, uint64_t now_ms, uint64_t* next_deadline_ms);
 
 /* Any thread.  Queue a transition; the loop thread later reports QUEUED or
  * ABANDONED_NOT_LEADER through transition_state.  data is copied; data may be
  * NULL only when len is 0.  Errors: RAFT_EINVAL, RAFT_ETOOBIG, RAFT_EBUSY
  * (queue full: max_queue_bytes), RAFT_ESHUTDOWN, RAFT_ENOMEM. */
-RAFT_API int raft_node_propose(raft_node *node, uint64_t id, const void *data,
-                               size_t len);
+RAFT_API int raft_node_propose(raft_node* node, uint64_t id, const void* data, size_t len);
 
 /* Any thread.  Messages may be waiting: wake raft_node_run.  NULL is ignored. */
-RAFT_API void raft_node_notify(raft_node *node);
+RAFT_API void raft_node_notify(raft_node* node);
 
 /* Any thread.  Make raft_node_run return and later calls fail with
  * RAFT_ESHUTDOWN.  Idempotent.  NULL is ignored. */
-RAFT_API void raft_node_stop(raft_node *node);
+RAFT_API void raft_node_stop(raft_node* node);
 
 /* Any thread.  Fill *st (initialised by raft_status_init) with the state as
  * of the end of the last turn.  Errors: RAFT_EINVAL, RAFT_EVERSION. */
-RAFT_API int raft_node_status(raft_node *node, raft_status *st);
+RAFT_API int raft_node_status(raft_node* node, raft_status* st);
 
 /* The detail of the calling thread's last failed call on this node ("" if
  * none; "invalid node" for NULL).  Each thread sees its own message (up to
  * 8 threads per node are tracked; beyond that the least recent is
  * forgotten).  Valid until the same thread's next failing call on the node
  * or raft_node_destroy. */
-RAFT_API const char *raft_node_errmsg(const raft_node *node);
+RAFT_API const char* raft_node_errmsg(const raft_node* node);
 
 #ifdef __cplusplus
 }

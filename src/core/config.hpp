@@ -13,11 +13,11 @@ namespace raft::core {
 // would catch them.  Compiled in only with -DRAFT_MUTANTS (never in the
 // shipped library).
 enum Mutant : std::uint32_t {
-  kMutantCommitOldTerm = 1u << 0,     // commit earlier-term entries by counting
-  kMutantForgetVote = 1u << 1,        // clear the vote when stepping down in a term
-  kMutantCountStaleVotes = 1u << 2,   // count vote responses from other terms
-  kMutantStaleAppendResp = 1u << 3,   // overwrite match index from stale responses
-  kMutantSkipNoop = 1u << 4,          // no no-op entry when elected
+  kMutantCommitOldTerm = 1u << 0,    // commit earlier-term entries by counting
+  kMutantForgetVote = 1u << 1,       // clear the vote when stepping down in a term
+  kMutantCountStaleVotes = 1u << 2,  // count vote responses from other terms
+  kMutantStaleAppendResp = 1u << 3,  // overwrite match index from stale responses
+  kMutantSkipNoop = 1u << 4,         // no no-op entry when elected
 };
 
 struct Config {
@@ -32,7 +32,7 @@ struct Config {
   std::uint32_t max_batch_bytes = 1u << 20;
   std::uint32_t max_inflight = 64;
   bool track_transitions = true;  // report transition states (someone listens)
-  std::uint32_t mutants = 0;  // honoured only in -DRAFT_MUTANTS builds
+  std::uint32_t mutants = 0;      // honoured only in -DRAFT_MUTANTS builds
 };
 
 }  // namespace raft::core

@@ -136,15 +136,15 @@ class Core {
   std::uint64_t heartbeat_deadline_ = 0;
   std::uint64_t quorum_check_deadline_ = 0;
   std::uint64_t last_leader_contact_ = 0;  // when the leader was last heard
-  std::vector<NodeId> votes_granted_;       // this campaign (pre or real)
+  std::vector<NodeId> votes_granted_;      // this campaign (pre or real)
   std::vector<NodeId> votes_rejected_;
-  std::vector<Progress> progress_;          // leader only: one per peer
-  std::deque<Pending> pending_;    // in the log, by index
-  std::deque<Pending> displaced_;  // truncated from the log, undecided, by index
+  std::vector<Progress> progress_;  // leader only: one per peer
+  std::deque<Pending> pending_;     // in the log, by index
+  std::deque<Pending> displaced_;   // truncated from the log, undecided, by index
   std::uint64_t elections_started_ = 0;
 
   std::vector<Index> match_scratch_;  // maybe_commit's working space
-  Message out_;  // reused for every outgoing message: no allocation per send
+  Message out_;                       // reused for every outgoing message: no allocation per send
 };
 
 }  // namespace raft::core

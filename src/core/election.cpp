@@ -54,8 +54,8 @@ void Core::on_request_vote(const Message& m) {
             log_is_up_to_date(m.last_log_index, m.last_log_term);
   } else {
     const bool can_vote = voted_for_ == 0 || voted_for_ == m.from;
-    grant = can_vote && role_ != Role::kLeader &&
-            log_is_up_to_date(m.last_log_index, m.last_log_term);
+    grant =
+        can_vote && role_ != Role::kLeader && log_is_up_to_date(m.last_log_index, m.last_log_term);
     if (grant) {
       // The vote is recorded before the response leaves: the driver persists
       // state changes of a turn before it sends that turn's messages.

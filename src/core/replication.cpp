@@ -60,9 +60,8 @@ void Core::broadcast_heartbeat() {
 // rejects it and the leader falls back to probing: loss is repaired without
 // a separate retransmission timer.
 bool Core::send_append(Progress& p, bool allow_empty) {
-  const bool window_open = p.mode == Progress::Mode::kProbe
-                               ? !p.probe_sent
-                               : p.inflight.size() < config_.max_inflight;
+  const bool window_open =
+      p.mode == Progress::Mode::kProbe ? !p.probe_sent : p.inflight.size() < config_.max_inflight;
   const bool has_entries = p.next <= log_.last_index();
   const bool with_entries = window_open && has_entries;
   if (!with_entries && !allow_empty) return false;
@@ -247,8 +246,9 @@ void Core::on_append_entries(const Message& m) {
     if (index <= log_.last_index()) {
       if (log_.term_at(index) == e.term) continue;
       if (index <= commit_) {
-        logf(LogLevel::kError, "term %llu: leader %llu conflicts with committed entry %llu; ignored",
-             ull(term_), ull(m.from), ull(index));
+        logf(LogLevel::kError,
+             "term %llu: leader %llu conflicts with committed entry %llu; ignored", ull(term_),
+             ull(m.from), ull(index));
         return;
       }
       truncate_from(index);

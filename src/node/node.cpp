@@ -105,8 +105,8 @@ Node::~Node() {
   if (storage_.close != nullptr) storage_.close(storage_.ctx);
 }
 
-Node::Node(const core::Config& config, const Limits& limits, const raft_callbacks& cb,
-           void* user, const raft_storage& storage, bool builtin_storage)
+Node::Node(const core::Config& config, const Limits& limits, const raft_callbacks& cb, void* user,
+           const raft_storage& storage, bool builtin_storage)
     : cb_(cb),
       user_(user),
       limits_(limits),
@@ -322,8 +322,8 @@ void Node::accept_frame(const void* msg, std::size_t len) {
     problem = wire::to_string(err);
   } else if (inbound_.to != core_->config().id) {
     problem = "addressed to another node";
-  } else if (std::find(core_->config().peers.begin(), core_->config().peers.end(),
-                       inbound_.from) == core_->config().peers.end()) {
+  } else if (std::find(core_->config().peers.begin(), core_->config().peers.end(), inbound_.from) ==
+             core_->config().peers.end()) {
     problem = "from a node that is not a peer";
   }
   if (problem != nullptr) {

@@ -18,8 +18,8 @@
 #include "node/error_slots.hpp"
 #include "node/options.hpp"
 #include "node/proposal_queue.hpp"
-#include "storage/storage.hpp"
 #include "raft.h"
+#include "storage/storage.hpp"
 
 namespace raft::node {
 
@@ -50,6 +50,7 @@ class Node final : private core::Effects {
  private:
   Node(const core::Config& config, const Limits& limits, const raft_callbacks& cb, void* user,
        const raft_storage& storage, bool builtin_storage);
+
  public:
   ~Node() override;
 
@@ -123,9 +124,9 @@ class Node final : private core::Effects {
   bool notified_ = false;
   bool sleeping_ = false;  // run() is waiting on wake_
   bool stopped_ = false;
-  ProposalQueue queue_;   // guarded by mu_
+  ProposalQueue queue_;     // guarded by mu_
   raft_status snapshot_{};  // guarded by mu_
-  ErrorSlots errors_;  // each thread's last failure (has its own lock)
+  ErrorSlots errors_;       // each thread's last failure (has its own lock)
 };
 
 }  // namespace raft::node

@@ -17,8 +17,7 @@ constexpr std::size_t kFrameSlack = std::size_t{64} * 1024;
 std::uint64_t fresh_seed() {
   std::random_device device;
   const auto now = std::chrono::steady_clock::now().time_since_epoch().count();
-  return (static_cast<std::uint64_t>(device()) << 32) ^ device() ^
-         static_cast<std::uint64_t>(now);
+  return (static_cast<std::uint64_t>(device()) << 32) ^ device() ^ static_cast<std::uint64_t>(now);
 }
 
 }  // namespace
@@ -67,7 +66,8 @@ int translate_options(const raft_options& opt, const raft_callbacks& cb, core::C
     }
     if (st.load == nullptr || st.save_hard_state == nullptr || st.append == nullptr ||
         st.truncate == nullptr || st.sync == nullptr)
-      return invalid("options.storage: load, save_hard_state, append, truncate and sync are required");
+      return invalid(
+          "options.storage: load, save_hard_state, append, truncate and sync are required");
   }
   if (opt.max_batch_bytes == 0) return invalid("options.max_batch_bytes must be at least 1");
   if (opt.max_inflight == 0) return invalid("options.max_inflight must be at least 1");

@@ -16,9 +16,9 @@ struct Limits {
   std::size_t max_frame_bytes = 0;  // largest inbound frame accepted
   std::uint64_t cluster_id = 0;
   raft_log_level log_level = RAFT_LOG_WARN;
-  std::string data_dir;               // empty: no built-in durable storage
+  std::string data_dir;  // empty: no built-in durable storage
   bool has_user_storage = false;
-  raft_storage user_storage{};        // valid when has_user_storage
+  raft_storage user_storage{};  // valid when has_user_storage
 };
 
 // Returns RAFT_OK and fills config/limits, or an error code with `why` set.

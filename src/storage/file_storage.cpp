@@ -130,8 +130,8 @@ int FileStorage::lock() {
 
 int FileStorage::check_identity() {
   char expected[128];
-  std::snprintf(expected, sizeof expected, "libraft storage 1\nnode %" PRIu64 "\ncluster %" PRIu64 "\n",
-                node_, cluster_);
+  std::snprintf(expected, sizeof expected,
+                "libraft storage 1\nnode %" PRIu64 "\ncluster %" PRIu64 "\n", node_, cluster_);
   const std::string path = dir_ + "/IDENTITY";
   std::vector<std::uint8_t> have;
   if (!posix::read_file(path, have)) {
@@ -176,8 +176,8 @@ int FileStorage::replay() {
   std::sort(sequences.begin(), sequences.end());
   for (std::size_t i = 0; i < sequences.size(); ++i) {
     if (i > 0 && sequences[i] != sequences[i - 1] + 1)
-      return fail(RAFT_ECORRUPT, dir_ + ": segment " + segment_name(sequences[i - 1] + 1) +
-                                     " is missing");
+      return fail(RAFT_ECORRUPT,
+                  dir_ + ": segment " + segment_name(sequences[i - 1] + 1) + " is missing");
     const int rc = replay_segment(sequences[i], i + 1 == sequences.size());
     if (rc != RAFT_OK) return rc;
   }
@@ -253,7 +253,8 @@ int FileStorage::apply_record(const fmt::Record& r, const std::string& path, std
       if (r.index != entries_.size() + 1) return corrupt("entry out of sequence");
       if (!entries_.empty() && r.entry.term < entries_.back().term)
         return corrupt("entry term goes backwards");
-      entries_.push_back(Stored{r.entry.term, r.entry.id, r.entry.type, payloads_.size(), r.entry.len});
+      entries_.push_back(
+          Stored{r.entry.term, r.entry.id, r.entry.type, payloads_.size(), r.entry.len});
       payloads_.insert(payloads_.end(), r.entry.data, r.entry.data + r.entry.len);
       return RAFT_OK;
     case fmt::RecordType::kHardState:

@@ -77,8 +77,9 @@ bool make_dirs(const std::string& dir) {
   }
   if (errno != ENOENT) return false;
   const std::size_t slash = dir.find_last_of('/');
-  const std::string parent =
-      slash == std::string::npos ? "." : slash == 0 ? "/" : dir.substr(0, slash);
+  const std::string parent = slash == std::string::npos ? "."
+                             : slash == 0               ? "/"
+                                                        : dir.substr(0, slash);
   if (slash != std::string::npos && !make_dirs(parent)) return false;
   if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) return false;
   return fsync_dir(parent);

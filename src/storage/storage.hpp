@@ -32,9 +32,8 @@ raft_storage memory_storage();
 // cluster).
 // segment_bytes: the size at which a new segment file is started.
 inline constexpr std::uint64_t kDefaultSegmentBytes = 64ull << 20;
-int open_file_storage(const char* dir, NodeId node_id, std::uint64_t cluster_id,
-                      raft_storage& out, std::string& why,
-                      std::uint64_t segment_bytes = kDefaultSegmentBytes);
+int open_file_storage(const char* dir, NodeId node_id, std::uint64_t cluster_id, raft_storage& out,
+                      std::string& why, std::uint64_t segment_bytes = kDefaultSegmentBytes);
 
 // The last error message of a file storage context (for raft_node_errmsg).
 const char* file_storage_error(void* ctx);

@@ -81,7 +81,7 @@ TEST(Replication, ProposalOnFollowerIsAbandoned) {
 TEST(Replication, Figure8EarlierTermEntriesAreNotCommittedByCounting) {
   Bench b(1, {2, 3, 4, 5});
   b.make();
-  give_log(b, 5, {1, 2});  // index 2 from term 2, never committed
+  give_log(b, 5, {1, 2});                  // index 2 from term 2, never committed
   b.core->step(b.append(5, 3, 2, 2, {}));  // move to term 3
   b.elect({2, 3});
   ASSERT_EQ(b.core->role(), Role::kLeader);
@@ -125,14 +125,15 @@ TEST_P(Figure7, FollowerConvergesToTheLeadersLog) {
   EXPECT_EQ(follower.log_terms(), leader.log_terms()) << GetParam().name;
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    Paper, Figure7,
-    ::testing::Values(Figure7Case{"a", {1, 1, 1, 4, 4, 5, 5, 6, 6}}, Figure7Case{"b", {1, 1, 1, 4}},
-                      Figure7Case{"c", {1, 1, 1, 4, 4, 5, 5, 6, 6, 6, 6}},
-                      Figure7Case{"d", {1, 1, 1, 4, 4, 5, 5, 6, 6, 6, 7, 7}},
-                      Figure7Case{"e", {1, 1, 1, 4, 4, 4, 4}},
-                      Figure7Case{"f", {1, 1, 1, 2, 2, 2, 3, 3, 3, 3, 3}}, Figure7Case{"empty", {}}),
-    [](const auto& info) { return std::string(info.param.name); });
+INSTANTIATE_TEST_SUITE_P(Paper, Figure7,
+                         ::testing::Values(Figure7Case{"a", {1, 1, 1, 4, 4, 5, 5, 6, 6}},
+                                           Figure7Case{"b", {1, 1, 1, 4}},
+                                           Figure7Case{"c", {1, 1, 1, 4, 4, 5, 5, 6, 6, 6, 6}},
+                                           Figure7Case{"d", {1, 1, 1, 4, 4, 5, 5, 6, 6, 6, 7, 7}},
+                                           Figure7Case{"e", {1, 1, 1, 4, 4, 4, 4}},
+                                           Figure7Case{"f", {1, 1, 1, 2, 2, 2, 3, 3, 3, 3, 3}},
+                                           Figure7Case{"empty", {}}),
+                         [](const auto& info) { return std::string(info.param.name); });
 
 std::vector<std::uint64_t> ids_in(const Bench& b, Transition state) {
   std::vector<std::uint64_t> ids;

@@ -29,7 +29,8 @@ TEST(DurableNode, RestartResumesTermVoteAndLog) {
   }
   const raft_id leader = c.wait_leader();
   ASSERT_NE(leader, 0u);
-  for (std::uint64_t i = 1; i <= 50; ++i) ASSERT_EQ(raft_node_propose(c.at(leader).node, i, "v", 1), RAFT_OK);
+  for (std::uint64_t i = 1; i <= 50; ++i)
+    ASSERT_EQ(raft_node_propose(c.at(leader).node, i, "v", 1), RAFT_OK);
   ASSERT_TRUE(c.wait_applied(50));
 
   std::vector<std::uint64_t> terms, votes, lasts;
@@ -66,7 +67,8 @@ TEST(DurableNode, SingleNodeRestartReappliesItsLog) {
   CCluster c(1);
   c.at(1).data_dir = tmp.dirs[0] + "/nested/twice";  // parents are created too
   ASSERT_EQ(c.start(1), RAFT_OK);
-  for (std::uint64_t i = 1; i <= 10; ++i) ASSERT_EQ(raft_node_propose(c.at(1).node, i, "x", 1), RAFT_OK);
+  for (std::uint64_t i = 1; i <= 10; ++i)
+    ASSERT_EQ(raft_node_propose(c.at(1).node, i, "x", 1), RAFT_OK);
   ASSERT_TRUE(c.wait_applied(10));
   c.stop(1);
   ASSERT_EQ(c.start(1), RAFT_OK);
@@ -129,7 +131,8 @@ TEST(DurableNode, FailingStorageStopsTheNodeAndSendsNothingUnsynced) {
   const std::uint64_t sent_before = c.at(leader).sent;
   ASSERT_EQ(raft_node_propose(c.at(leader).node, 1, "x", 1), RAFT_OK);
   int rc = RAFT_OK;
-  for (int i = 0; i < 5 && rc == RAFT_OK; ++i) rc = raft_node_poll(c.at(leader).node, 2000000 + i, nullptr);
+  for (int i = 0; i < 5 && rc == RAFT_OK; ++i)
+    rc = raft_node_poll(c.at(leader).node, 2000000 + i, nullptr);
   EXPECT_EQ(rc, RAFT_EIO);
   EXPECT_EQ(c.at(leader).sent, sent_before);  // the unsynced entry never left
   EXPECT_EQ(raft_node_poll(c.at(leader).node, 2000010, nullptr), RAFT_EIO);

@@ -33,9 +33,7 @@ struct Entry {
   Term term;
   std::uint64_t id;
   std::string data;
-  bool operator==(const Entry& o) const {
-    return term == o.term && id == o.id && data == o.data;
-  }
+  bool operator==(const Entry& o) const { return term == o.term && id == o.id && data == o.data; }
 };
 
 struct State {
@@ -59,13 +57,15 @@ State read_back(const std::string& dir, NodeId node = 1, std::uint64_t cluster =
   s.term = loaded.term;
   s.vote = loaded.vote;
   for (const auto& e : loaded.entries)
-    s.entries.push_back(Entry{e.term, e.id, std::string(reinterpret_cast<const char*>(e.data), e.len)});
+    s.entries.push_back(
+        Entry{e.term, e.id, std::string(reinterpret_cast<const char*>(e.data), e.len)});
   return s;
 }
 
 class Writer {
  public:
-  explicit Writer(const std::string& dir, std::uint64_t segment_bytes = storage::kDefaultSegmentBytes) {
+  explicit Writer(const std::string& dir,
+                  std::uint64_t segment_bytes = storage::kDefaultSegmentBytes) {
     std::string why;
     rc = storage::open_file_storage(dir.c_str(), 1, 7, st, why, segment_bytes);
     EXPECT_EQ(rc, RAFT_OK) << why;
@@ -102,7 +102,8 @@ class Writer {
 std::vector<Entry> sample(int n, Term term = 1) {
   std::vector<Entry> v;
   for (int i = 0; i < n; ++i)
-    v.push_back(Entry{term, static_cast<std::uint64_t>(100 + i), std::string(i % 7 + 3, 'a' + i % 26)});
+    v.push_back(
+        Entry{term, static_cast<std::uint64_t>(100 + i), std::string(i % 7 + 3, 'a' + i % 26)});
   return v;
 }
 

@@ -158,8 +158,8 @@ TEST(LittleRaftB10, IndexesOutsideTheLogAreHandled) {
   b.make();
   b.core->step(b.append(2, 1, 0, 0, {1, 1}, 2));
   b.core->step(b.append(2, 1, huge, 1, {1}));
-  b.core->step(b.append(2, 1, 0, 9, {1}));    // index 0 with a bogus term
-  b.core->step(b.append(2, 1, 1, 9, {}));     // conflict at a committed index
+  b.core->step(b.append(2, 1, 0, 9, {1}));  // index 0 with a bogus term
+  b.core->step(b.append(2, 1, 1, 9, {}));   // conflict at a committed index
   b.core->step(b.vote_request(3, 2, huge, huge));
   EXPECT_EQ(b.core->log().last_index(), 2u);
   EXPECT_EQ(b.core->commit_index(), 2u);

@@ -37,8 +37,9 @@ TEST(NodeErrmsg, EachThreadSeesItsOwnLastError) {
       const int rc = too_big ? raft_node_propose(node, 1, big, sizeof big)
                              : raft_node_propose(node, 1, nullptr, 5);
       const std::string msg = raft_node_errmsg(node);
-      const bool ok = too_big ? rc == RAFT_ETOOBIG && msg.find("max_entry_bytes") != std::string::npos
-                              : rc == RAFT_EINVAL && msg.find("NULL") != std::string::npos;
+      const bool ok = too_big
+                          ? rc == RAFT_ETOOBIG && msg.find("max_entry_bytes") != std::string::npos
+                          : rc == RAFT_EINVAL && msg.find("NULL") != std::string::npos;
       if (!ok) ++wrong;
     }
   };

@@ -61,7 +61,10 @@ constexpr std::uint64_t kCluster = 5;
 void check(raft_node* node, raft::Term& term, raft::Index& commit) {
   const auto& core = node->impl->core();
   if (core.term() < term || core.commit_index() < commit) {
-    fprintf(stderr, "term %llu->%llu commit %llu->%llu last %llu role %d\n", (unsigned long long)term, (unsigned long long)core.term(), (unsigned long long)commit, (unsigned long long)core.commit_index(), (unsigned long long)core.log().last_index(), (int)core.role());
+    fprintf(stderr, "term %llu->%llu commit %llu->%llu last %llu role %d\n",
+            (unsigned long long)term, (unsigned long long)core.term(), (unsigned long long)commit,
+            (unsigned long long)core.commit_index(), (unsigned long long)core.log().last_index(),
+            (int)core.role());
     __builtin_trap();
   }
   if (core.commit_index() > core.log().last_index()) __builtin_trap();
