@@ -18,6 +18,7 @@ enum Mutant : std::uint32_t {
   kMutantCountStaleVotes = 1u << 2,  // count vote responses from other terms
   kMutantStaleAppendResp = 1u << 3,  // overwrite match index from stale responses
   kMutantSkipNoop = 1u << 4,         // no no-op entry when elected
+  kMutantSendBeforeSync = 1u << 5,   // (node) send a turn's messages before persisting it
 };
 
 struct Config {

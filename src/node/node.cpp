@@ -279,6 +279,9 @@ int Node::turn(std::uint64_t now_ms, std::uint64_t* next_deadline_ms) {
   core_->flush();
   // Nothing leaves before it is durable: a vote or an acknowledgement sent
   // ahead of its fsync could be forgotten by a crash (one fsync per turn).
+#ifdef RAFT_MUTANTS
+  if (core_->config().mutants & core::kMutantSendBeforeSync) deliver_outputs();
+#endif
   const int prc = persist();
   if (prc != RAFT_OK) return prc;
   deliver_outputs();
