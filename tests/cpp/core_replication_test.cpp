@@ -286,6 +286,64 @@ TEST(Replication, RejectionHintSkipsAWholeTerm) {
   EXPECT_EQ(r[0].hint_index, 3u);
 }
 
+// reliability.md scenario 21: entries that conflict with an entry at or
+// below the follower's commit index come from a broken or forged leader;
+// committed data is never truncated (an error is logged instead).
+TEST(Replication, ConflictWithACommittedEntryNeverTruncates) {
+  Bench b(1, {2, 3});
+  b.make();
+  b.core->step(b.append(2, 1, 0, 0, {1, 1, 1}, 2));
+  ASSERT_EQ(b.core->commit_index(), 2u);
+  b.take(MsgType::kAppendEntriesResponse);
+  b.core->step(b.append(3, 2, 1, 1, {2, 2}));  // index 2 is committed with term 1
+  EXPECT_EQ(b.log_terms(), (std::vector<Term>{1, 1, 1}));
+  EXPECT_EQ(b.core->commit_index(), 2u);
+  EXPECT_TRUE(b.take(MsgType::kAppendEntriesResponse).empty());
+  ASSERT_FALSE(b.logs.empty());
+  EXPECT_NE(b.logs.back().find("committed"), std::string::npos) << b.logs.back();
+}
+
+// reliability.md scenario 25: a follower whose suffix collides with the
+// leader's over several terms at the same indexes.  A rejection's hint is a
+// retry position (with the term to skip), never a claimed match; no success
+// ever claims a match where the logs differ, and they converge in a few
+// round trips (one per conflicting term, not one per entry).
+TEST(Replication, SuffixCollisionOverSeveralTermsConverges) {
+  Bench leader(1, {2, 3});
+  leader.make();
+  give_log(leader, 3, {1, 1, 2, 2, 4, 4, 4});
+  leader.core->step(leader.append(3, 6, 7, 4, {}));
+  leader.take(MsgType::kAppendEntriesResponse);
+  leader.elect({3});
+  ASSERT_EQ(leader.core->role(), core::Role::kLeader);
+  Bench follower(2, {1, 3});
+  follower.make();
+  give_log(follower, 3, {1, 1, 3, 3, 3, 5, 5, 5, 5});
+  int rounds = 0;
+  for (; rounds < 50; ++rounds) {
+    leader.core->flush();
+    bool moved = false;
+    for (const Message& m : leader.take(MsgType::kAppendEntries)) {
+      if (m.to != 2) continue;
+      follower.core->step(m);
+      moved = true;
+    }
+    for (const Message& r : follower.take(MsgType::kAppendEntriesResponse)) {
+      if (r.success) {
+        const auto f = follower.log_terms(), l = leader.log_terms();
+        ASSERT_LE(r.match_index, f.size());
+        EXPECT_TRUE(std::equal(f.begin(), f.begin() + r.match_index, l.begin()))
+            << "ack of " << r.match_index << " over differing logs";
+      }
+      leader.core->step(r);
+      moved = true;
+    }
+    if (!moved) break;
+  }
+  EXPECT_LT(rounds, 10);  // a few round trips, not one per entry
+  EXPECT_EQ(follower.log_terms(), leader.log_terms());
+}
+
 TEST(Replication, LoneVoterCommitsAtOnce) {
   Bench b(1, {});
   b.make();
