@@ -147,6 +147,25 @@ int Checker::last_state(std::uint64_t id) const {
   return it == proposals_.end() ? 0 : it->second.last;
 }
 
+std::string Checker::acked_once(std::uint64_t* acked) const {
+  std::map<std::uint64_t, std::uint64_t> times;  // id -> occurrences in G
+  for (const EntryKey& k : committed_)
+    if (k.type == raft::EntryType::kCommand) ++times[k.id];
+  std::map<std::uint64_t, int> acks;  // ordered: the same message on every library
+  for (const auto& p : proposals_)
+    if (p.second.last == RAFT_TRANSITION_COMMITTED || p.second.last == RAFT_TRANSITION_APPLIED)
+      acks[p.first] = p.second.last;
+  *acked = acks.size();
+  for (const auto& a : acks) {
+    const auto it = times.find(a.first);
+    const std::uint64_t n = it == times.end() ? 0 : it->second;
+    if (n != 1)
+      return "acknowledged id " + std::to_string(a.first) + " is in the committed log " +
+             std::to_string(n) + " times";
+  }
+  return "";
+}
+
 Checker::EntryKey Checker::key_of(const raft::EntryView& e) const {
   EntryKey k;
   k.term = e.term;

@@ -63,6 +63,9 @@ class Checker {
   bool is_committed(std::uint64_t id) const { return committed_ids_.count(id) != 0; }
   // Last state reported for an id (0 = none).
   int last_state(std::uint64_t id) const;
+  // Every transition reported COMMITTED or APPLIED is in the committed
+  // sequence exactly once ("" if so, else why not); *acked counts them.
+  std::string acked_once(std::uint64_t* acked) const;
   // Transitions proposed on `node` that are QUEUED or COMMITTED but neither
   // APPLIED nor ABANDONED yet.
   std::uint64_t unresolved(int node) const {

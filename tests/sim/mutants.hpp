@@ -19,6 +19,7 @@ inline constexpr MutantName kMutants[] = {
     {"count-stale-votes", 1u << 2, "count vote responses from other terms"},
     {"stale-append-resp", 1u << 3, "accept stale AppendEntries responses"},
     {"skip-noop", 1u << 4, "no no-op entry when elected"},
+    {"send-before-sync", 1u << 5, "send a turn's messages before persisting it"},
 };
 
 inline std::uint32_t mutant_mask(const char* name) {

@@ -12,6 +12,7 @@
 #include "checker.hpp"
 #include "mutants.hpp"
 #include "payload.hpp"
+#include "workload.hpp"
 #include "world.hpp"
 
 namespace sim {
@@ -89,6 +90,27 @@ int state_code(const std::string& s) {
 
 constexpr std::uint32_t kHistory = 1024;  // sent frames kept for `replay`
 
+// Clients of the `clients K` command: the random runs' workload, driven by
+// the world's events during `run`.
+class ClientSink : public EventSink {
+ public:
+  explicit ClientSink(Workload& w) : w_(w) {}
+  void on_event(std::uint32_t kind, std::uint32_t a, std::uint64_t b) override {
+    w_.on_event(kind, a, b);
+  }
+
+ private:
+  Workload& w_;
+};
+
+constexpr std::uint64_t kFirstAutoId = 1000000;  // `propose ... next`: above the clients' ids
+
+struct Line {
+  int number;
+  Tokens words;
+  std::uint64_t repeat;
+};
+
 class Script {
  public:
   Script(const std::string& path, FILE* trace, FILE* report)
@@ -118,6 +140,13 @@ class Script {
   void run_for(std::uint64_t ms);
   void dump(FILE* out);
   bool violated() const { return checker_ && checker_->failed(); }
+  int up_count() const;
+  int top_leader() const;
+  bool crash_cmd(const Tokens& t);
+  bool restart_cmd(const Tokens& t);
+  bool net_cmd(const Tokens& t);
+  bool clients_cmd(const Tokens& t);
+  bool acked_once(const Tokens& t);
 
   std::string path_;
   FILE* report_;
@@ -135,6 +164,11 @@ class Script {
   std::vector<std::uint64_t> mark_terms_;
   std::vector<std::uint64_t> mark_deadlines_;
   Prng crash_rng_{1, "script-crash"};
+  Prng choice_rng_{1, "script-choice"};  // `random` choices of churn scripts
+  NetParams run_net_;                    // the network of `run` (`net` changes it)
+  std::unique_ptr<Workload> workload_;
+  std::unique_ptr<ClientSink> client_sink_;
+  std::uint64_t next_id_ = kFirstAutoId;
   std::string xfail_;
 };
 
@@ -268,6 +302,9 @@ bool Script::start() {
   if (n_ == 0) return error("'nodes N' must come first");
   world_ = std::make_unique<World>(seed_, settings_, mutants_, trace_);
   crash_rng_ = Prng(seed_, "script-crash");
+  choice_rng_ = Prng(seed_, "script-choice");
+  run_net_.delay_min_us = latency_us_;
+  run_net_.delay_mean_us = jitter_us_;
   if (!world_->ok()) return error("%s", world_->error().c_str());
   checker_ = std::make_unique<Checker>(*world_);
   world_->attach(checker_.get());
@@ -332,10 +369,8 @@ void Script::drop_blocked() {
 }
 
 void Script::run_for(std::uint64_t ms) {
-  NetParams net;
+  NetParams net = run_net_;
   net.replay_keep = kHistory;
-  net.delay_min_us = latency_us_;
-  net.delay_mean_us = jitter_us_;
   world_->net = net;
   world_->set_manual(false);
   world_->release_parked();
@@ -516,7 +551,27 @@ bool Script::expect(const Tokens& t) {
                    count, got);
     return true;
   }
+  if (what == "acked-once") return acked_once(t);
+  if (what == "min-committed") {
+    // At least K entries committed in the run: a churn script that never
+    // let the cluster commit would pass its other checks vacuously.
+    if (t.size() != 3 || !number(t[2], &v)) return error("expect min-committed K");
+    if (checker_->committed_length() < v)
+      return error("only %" PRIu64 " entries committed, expected at least %" PRIu64,
+                   static_cast<std::uint64_t>(checker_->committed_length()), v);
+    return true;
+  }
   if (t.size() < 3 || !node_arg(t[2], &i)) return error("expect %s NODE ...", what.c_str());
+  if (what == "stopped") {
+    // Its disk failed under it and it stopped (the world checked that it
+    // stopped for good, sent nothing of the failed turn and named no
+    // leader); it is down until restarted.
+    if (t.size() != 3) return error("expect stopped N");
+    if (world_->disk_stops(i) == 0 || !world_->down(i))
+      return error("node %d did not stop on a disk fault (%s, %u stops)", i + 1,
+                   world_->down(i) ? "down" : "up", world_->disk_stops(i));
+    return true;
+  }
   if (what == "down" || what == "up") {
     if (world_->down(i) != (what == "down"))
       return error("node %d is %s", i + 1, world_->down(i) ? "down" : "up");
@@ -611,8 +666,14 @@ bool Script::exec(const Tokens& t) {
   int i = 0, a = 0, b = 0;
   std::uint64_t v = 0;
   if (cmd == "start") return true;
+  if (cmd == "maybe") {
+    // maybe PCT COMMAND...: run the command with probability PCT% (churn).
+    if (t.size() < 3 || !number(t[1], &v) || v > 100) return error("maybe PCT COMMAND...");
+    if (choice_rng_.below(100) >= v) return true;
+    return exec(Tokens(t.begin() + 2, t.end()));
+  }
   if ((cmd == "campaign" || cmd == "tick" || cmd == "propose") && t.size() >= 2 &&
-      t[1] != "leader" && node_arg(t[1], &i) && world_->down(i))
+      t[1] != "leader" && t[1] != "any" && node_arg(t[1], &i) && world_->down(i))
     return error("%s %d: the node is down", cmd.c_str(), i + 1);
   if (cmd == "campaign") {
     if (t.size() != 2 || !node_arg(t[1], &i)) return error("campaign N");
@@ -690,7 +751,11 @@ bool Script::exec(const Tokens& t) {
     return true;
   }
   if (cmd == "isolate") {
-    if (t.size() != 2 || !node_arg(t[1], &i)) return error("isolate N");
+    if (t.size() == 2 && t[1] == "random") {
+      i = static_cast<int>(choice_rng_.below(static_cast<std::uint64_t>(n_)));
+    } else if (t.size() != 2 || !node_arg(t[1], &i)) {
+      return error("isolate N|random");
+    }
     for (int k = 0; k < n_; ++k) {
       if (k == i) continue;
       world_->block(i, k, true);
@@ -699,21 +764,10 @@ bool Script::exec(const Tokens& t) {
     drop_blocked();
     return true;
   }
-  if (cmd == "crash") {
-    // crash N: the process dies; its disk keeps what was synced (and, of
-    // unsynced writes, an in-order prefix the seed picks).
-    if (t.size() != 2 || !node_arg(t[1], &i)) return error("crash N");
-    if (world_->down(i)) return error("crash %d: it is already down", i + 1);
-    world_->crash(i, crash_rng_);
-    return true;
-  }
-  if (cmd == "restart") {
-    if (t.size() != 2 || !node_arg(t[1], &i)) return error("restart N");
-    if (!world_->down(i)) return error("restart %d: it is running", i + 1);
-    if (!world_->restart(i)) return error("restart %d failed: %s", i + 1, world_->error().c_str());
-    world_->poll(i);
-    return true;
-  }
+  if (cmd == "crash") return crash_cmd(t);
+  if (cmd == "restart") return restart_cmd(t);
+  if (cmd == "net") return net_cmd(t);
+  if (cmd == "clients") return clients_cmd(t);
   if (cmd == "disk-fault") {
     // disk-fault N K: node N's K-th storage call from now fails (RAFT_EIO)
     // and its disk dies there; the next poll that hits it crashes the node.
@@ -734,13 +788,21 @@ bool Script::exec(const Tokens& t) {
   }
   if (cmd == "propose") {
     // propose N ID [nopoll] [expect=busy|ok]
-    if (t.size() < 3) return error("propose N|leader ID");
+    if (t.size() < 3) return error("propose N|leader|any ID|next");
     if (t[1] == "leader") {
       if (leader_count(&i) != 1) return error("propose leader: there is no single leader");
+    } else if (t[1] == "any") {
+      // Churn: whoever leads the highest term, if anybody does.
+      i = top_leader();
+      if (i < 0) return true;
     } else if (!node_arg(t[1], &i)) {
       return false;
     }
-    if (!number(t[2], &v)) return false;
+    if (t[2] == "next") {
+      v = next_id_;
+    } else if (!number(t[2], &v)) {
+      return false;
+    }
     bool poll = true;
     int want = RAFT_OK;
     std::uint64_t count = 1;
@@ -756,6 +818,7 @@ bool Script::exec(const Tokens& t) {
       }
     }
     // count=K proposes ids ID..ID+K-1, one poll each (one batch each).
+    if (t[2] == "next") next_id_ += count;
     for (std::uint64_t id = v; id < v + count; ++id) {
       std::vector<std::uint8_t> data;
       payload_for(id, data);
@@ -767,7 +830,13 @@ bool Script::exec(const Tokens& t) {
     return true;
   }
   if (cmd == "run") {
-    if (t.size() != 2 || !number(t[1], &v)) return error("run MS");
+    // run MS | run random MIN MAX
+    std::uint64_t lo = 0, hi = 0;
+    if (t.size() == 4 && t[1] == "random" && number(t[2], &lo) && number(t[3], &hi) && lo <= hi) {
+      v = lo + choice_rng_.below(hi - lo + 1);
+    } else if (t.size() != 2 || !number(t[1], &v)) {
+      return error("run MS | run random MIN MAX");
+    }
     run_for(v);
     return true;
   }
@@ -788,6 +857,174 @@ bool Script::exec(const Tokens& t) {
   return error("unknown command '%s'", cmd.c_str());
 }
 
+int Script::up_count() const {
+  int up = 0;
+  for (int k = 0; k < n_; ++k) up += world_->down(k) ? 0 : 1;
+  return up;
+}
+
+// The leader of the highest term among running nodes (-1: none).  After a
+// partition there may be stale leaders of older terms too.
+int Script::top_leader() const {
+  int best = -1;
+  for (int k = 0; k < n_; ++k) {
+    if (world_->down(k) || world_->core(k).role() != raft::core::Role::kLeader) continue;
+    if (best < 0 || world_->core(k).term() > world_->core(best).term()) best = k;
+  }
+  return best;
+}
+
+// crash N | crash leader | crash random [keep=K]: the process dies; its disk
+// keeps what was synced (and, of unsynced writes, an in-order prefix the
+// seed picks).  `leader` and `random` do nothing when there is no leader, or
+// when only K nodes run.
+bool Script::crash_cmd(const Tokens& t) {
+  int i = 0;
+  if (t.size() >= 2 && t[1] == "leader") {
+    if (t.size() != 2) return error("crash leader");
+    i = top_leader();
+    if (i >= 0) world_->crash(i, crash_rng_);
+    return true;
+  }
+  if (t.size() >= 2 && t[1] == "random") {
+    std::uint64_t keep = 0;
+    if (t.size() == 3 && (t[2].compare(0, 5, "keep=") != 0 || !number(t[2].substr(5), &keep)))
+      return error("crash random [keep=K]");
+    if (t.size() > 3) return error("crash random [keep=K]");
+    if (up_count() <= static_cast<int>(keep)) return true;
+    std::uint64_t pick = choice_rng_.below(static_cast<std::uint64_t>(up_count()));
+    for (int k = 0; k < n_; ++k) {
+      if (world_->down(k)) continue;
+      if (pick-- == 0) {
+        world_->crash(k, crash_rng_);
+        break;
+      }
+    }
+    return true;
+  }
+  if (t.size() != 2 || !node_arg(t[1], &i)) return error("crash N|leader|random [keep=K]");
+  if (world_->down(i)) return error("crash %d: it is already down", i + 1);
+  world_->crash(i, crash_rng_);
+  return true;
+}
+
+// restart N | restart all | restart random [until=K]: a new incarnation from
+// the node's disk.  `random` restarts one down node, or with until=K as many
+// as it takes for K nodes to run.
+bool Script::restart_cmd(const Tokens& t) {
+  std::vector<int> todo;
+  int i = 0;
+  if (t.size() == 2 && t[1] == "all") {
+    for (int k = 0; k < n_; ++k)
+      if (world_->down(k)) todo.push_back(k);
+  } else if (t.size() >= 2 && t[1] == "random") {
+    std::uint64_t until = 0;
+    if (t.size() == 3 && (t[2].compare(0, 6, "until=") != 0 || !number(t[2].substr(6), &until)))
+      return error("restart random [until=K]");
+    if (t.size() > 3) return error("restart random [until=K]");
+    std::vector<int> down;
+    for (int k = 0; k < n_; ++k)
+      if (world_->down(k)) down.push_back(k);
+    int want = until == 0 ? 1 : static_cast<int>(until) - up_count();
+    while (want-- > 0 && !down.empty()) {
+      const std::size_t pick = choice_rng_.below(down.size());
+      todo.push_back(down[pick]);
+      down.erase(down.begin() + static_cast<std::ptrdiff_t>(pick));
+    }
+  } else {
+    if (t.size() != 2 || !node_arg(t[1], &i)) return error("restart N|all|random [until=K]");
+    if (!world_->down(i)) return error("restart %d: it is running", i + 1);
+    todo.push_back(i);
+  }
+  for (int k : todo) {
+    if (!world_->restart(k)) return error("restart %d failed: %s", k + 1, world_->error().c_str());
+    world_->poll(k);
+  }
+  return true;
+}
+
+// net reliable | net [loss=PCT] [dup=PCT] [reorder=PCT] [reorder-ms=MIN-MAX]
+// [delay=US] [jitter=US]: the network of later `run`s.  Long reordering
+// holds a frame back MIN-MAX ms on top of its normal delay.
+bool Script::net_cmd(const Tokens& t) {
+  if (t.size() == 2 && t[1] == "reliable") {
+    run_net_ = NetParams{};
+    run_net_.delay_min_us = latency_us_;
+    run_net_.delay_mean_us = jitter_us_;
+    return true;
+  }
+  for (std::size_t k = 1; k < t.size(); ++k) {
+    const std::size_t eq = t[k].find('=');
+    if (eq == std::string::npos) return error("net: expected KEY=VALUE, got '%s'", t[k].c_str());
+    const std::string key = t[k].substr(0, eq), val = t[k].substr(eq + 1);
+    std::uint64_t v = 0, v2 = 0;
+    if (key == "reorder-ms") {
+      const std::size_t dash = val.find('-');
+      if (dash == std::string::npos || !number(val.substr(0, dash), &v) ||
+          !number(val.substr(dash + 1), &v2) || v > v2)
+        return error("net reorder-ms=MIN-MAX");
+      run_net_.long_min_us = v * 1000;
+      run_net_.long_max_us = v2 * 1000;
+      continue;
+    }
+    if (!number(val, &v)) return false;
+    if ((key == "loss" || key == "dup" || key == "reorder") && v > 100)
+      return error("net %s: a percentage", key.c_str());
+    const auto ppm = static_cast<std::uint32_t>(v * 10000);
+    if (key == "loss") {
+      run_net_.drop_ppm = ppm;
+    } else if (key == "dup") {
+      run_net_.dup_ppm = ppm;
+    } else if (key == "reorder") {
+      run_net_.long_ppm = ppm;
+    } else if (key == "delay") {
+      run_net_.delay_min_us = v;
+    } else if (key == "jitter") {
+      run_net_.delay_mean_us = v;
+    } else {
+      return error("net: unknown key '%s'", key.c_str());
+    }
+  }
+  return true;
+}
+
+// clients K | clients stop: K clients of the random runs' workload (one
+// operation in flight each, retrying with new ids) act during `run`.
+bool Script::clients_cmd(const Tokens& t) {
+  if (t.size() == 2 && t[1] == "stop") {
+    if (!workload_) return error("clients stop: no clients");
+    workload_->stop_new_ops();
+    return true;
+  }
+  std::uint64_t k = 0;
+  if (t.size() != 2 || !number(t[1], &k) || k < 1 || k > 8) return error("clients 1..8|stop");
+  if (workload_) return error("clients: already started");
+  WorkloadParams p;
+  p.clients = static_cast<int>(k);
+  workload_ = std::make_unique<Workload>(*world_, seed_, p);
+  client_sink_ = std::make_unique<ClientSink>(*workload_);
+  world_->set_sink(client_sink_.get());
+  world_->set_listener(workload_.get());
+  workload_->start();
+  return true;
+}
+
+// expect acked-once [min=N]: every transition reported COMMITTED or APPLIED
+// is in the committed sequence exactly once (and at least N were).
+bool Script::acked_once(const Tokens& t) {
+  std::uint64_t min = 0;
+  if (t.size() == 3 && (t[2].compare(0, 4, "min=") != 0 || !number(t[2].substr(4), &min)))
+    return error("expect acked-once [min=N]");
+  if (t.size() > 3) return error("expect acked-once [min=N]");
+  std::uint64_t acked = 0;
+  const std::string why = checker_->acked_once(&acked);
+  if (!why.empty()) return error("%s", why.c_str());
+  if (acked < min)
+    return error("only %" PRIu64 " transitions were acknowledged, expected at least %" PRIu64,
+                 acked, min);
+  return true;
+}
+
 ScenarioResult Script::run() {
   ScenarioResult res;
   std::ifstream in(path_);
@@ -795,28 +1032,61 @@ ScenarioResult Script::run() {
     res.message = path_ + ": cannot open";
     return res;
   }
-  std::string line;
+  std::vector<Line> lines;
+  std::string text;
   bool ok = true;
-  while (ok && std::getline(in, line)) {
-    ++line_;
-    const std::size_t hash = line.find('#');
-    if (hash != std::string::npos) line.resize(hash);
-    std::istringstream words(line);
+  for (int number_ = 1; ok && std::getline(in, text); ++number_) {
+    line_ = number_;
+    const std::size_t hash = text.find('#');
+    if (hash != std::string::npos) text.resize(hash);
+    std::istringstream words(text);
     Tokens t;
     for (std::string w; words >> w;) t.push_back(w);
     if (t.empty()) continue;
     std::uint64_t repeat = 1;
     if (t.size() > 1 && t.back().size() > 1 && t.back()[0] == 'x' &&
         std::isdigit(static_cast<unsigned char>(t.back()[1]))) {
-      if (!number(t.back().substr(1), &repeat)) break;
+      ok = number(t.back().substr(1), &repeat);
       t.pop_back();
     }
-    for (std::uint64_t r = 0; ok && r < repeat; ++r) {
-      ok = exec(t);
+    lines.push_back(Line{number_, t, repeat});
+  }
+  // `repeat K` ... `end` runs the lines between K times (blocks nest).
+  struct Loop {
+    std::size_t body;
+    std::uint64_t left;
+  };
+  std::vector<Loop> loops;
+  for (std::size_t pc = 0; ok && pc < lines.size(); ++pc) {
+    const Line& l = lines[pc];
+    line_ = l.number;
+    if (l.words[0] == "repeat") {
+      std::uint64_t k = 0;
+      ok = l.words.size() == 2 && number(l.words[1], &k) && k >= 1;
+      if (!ok && err_.empty()) error("repeat K (K >= 1)");
+      loops.push_back(Loop{pc + 1, k});
+      continue;
+    }
+    if (l.words[0] == "end") {
+      ok = l.words.size() == 1 && !loops.empty();
+      if (!ok) {
+        error("'end' without 'repeat'");
+        break;
+      }
+      if (--loops.back().left > 0) {
+        pc = loops.back().body - 1;
+      } else {
+        loops.pop_back();
+      }
+      continue;
+    }
+    for (std::uint64_t r = 0; ok && r < l.repeat; ++r) {
+      ok = exec(l.words);
       if (violated()) break;
     }
     if (violated()) break;
   }
+  if (ok && !violated() && !loops.empty() && err_.empty()) error("'repeat' without 'end'");
   if (!err_.empty()) {
     res.message = err_;
   } else if (violated()) {

@@ -301,6 +301,7 @@ void World::poll(int i) {
     trace_.add(r);
   }
   std::uint64_t next = 0;
+  n.sent_in_poll = 0;
   const int rc = raft_node_poll(n.h, now_ms, &next);
   release_current(n);
   if (rc != RAFT_OK) {
@@ -309,6 +310,7 @@ void World::poll(int i) {
       // the storage contract demands, and is restarted from what survived.
       // What it held in memory may have reached the disk unsynced.
       if (checker_ != nullptr) checker_->observe_log(i);
+      if (!check_stopped(i, now_ms)) return;
       crash(i, proc_rng_);
       return;
     }
@@ -332,6 +334,36 @@ void World::poll(int i) {
   }
   n.spins = 0;
   wake(i, global_for_local_ms(i, next));
+}
+
+// Scenario 29, checked on every disk fault: a node whose storage call failed
+// stops for good (libraft's documented behaviour).  Nothing its failed turn
+// produced may leave (it may depend on the write that failed), it no longer
+// claims or names a leader, and every later poll fails too.
+bool World::check_stopped(int i, std::uint64_t now_ms) {
+  SimNode& n = nodes_[i];
+  const std::string who = "disk fault: node " + std::to_string(i + 1);
+  if (n.sent_in_poll != 0) {
+    fail(who + " sent " + std::to_string(n.sent_in_poll) +
+         " frame(s) in the turn whose storage write failed");
+    return false;
+  }
+  raft_status st;
+  raft_status_init(&st);
+  if (raft_node_status(n.h, &st) != RAFT_OK || st.role != RAFT_FOLLOWER ||
+      st.leader != RAFT_NO_ID) {
+    fail(who + " still reports role " + std::to_string(st.role) + " and leader " +
+         std::to_string(st.leader) + " after it stopped");
+    return false;
+  }
+  std::uint64_t next = 0;
+  const int again = raft_node_poll(n.h, now_ms + 1, &next);
+  if (again == RAFT_OK || n.sent_in_poll != 0) {
+    fail(who + " accepted a poll after its storage failed");
+    return false;
+  }
+  ++n.disk_stops;
+  return true;
 }
 
 void World::pause(int i) {
@@ -418,6 +450,7 @@ void World::cb_send(int from, std::uint64_t to, const void* msg, std::size_t len
     return;
   }
   if (checker_ != nullptr) checker_->on_send(from, decoded_);
+  ++nodes_[from].sent_in_poll;
   const std::uint32_t s = alloc_slot();
   Slot& slot = slots_[s];
   slot.bytes.assign(bytes, bytes + len);

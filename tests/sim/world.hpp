@@ -127,6 +127,8 @@ class World {
   void crash(int i, Prng& rng);
   bool restart(int i);
   bool down(int i) const { return nodes_[i].h == nullptr; }
+  // How many times node i stopped because its disk failed under it.
+  std::uint32_t disk_stops(int i) const { return nodes_[i].disk_stops; }
   // Crashed nodes restart after a delay in [min, max]; max 0 = never by
   // themselves (restart() must be called).
   void set_restart_delay(std::uint64_t min_us, std::uint64_t max_us) {
@@ -204,8 +206,10 @@ class World {
     std::uint64_t wake_at = UINT64_MAX;
     std::uint64_t wake_gen = 0;
     std::uint64_t deadline_ms = 0;
-    std::uint32_t spins = 0;  // consecutive polls asking to be polled again at once
-    std::uint64_t seed = 0;   // raft_options.random_seed, the same for every incarnation
+    std::uint32_t spins = 0;         // consecutive polls asking to be polled again at once
+    std::uint64_t seed = 0;          // raft_options.random_seed, the same for every incarnation
+    std::uint32_t sent_in_poll = 0;  // frames sent by the poll running now
+    std::uint32_t disk_stops = 0;
     std::unique_ptr<SimStorage> storage;
   };
   struct Slot {
@@ -242,6 +246,7 @@ class World {
   void drop(std::uint32_t slot, const char* why);
   void release_current(SimNode& n);
   void fail(const std::string& what);
+  bool check_stopped(int i, std::uint64_t now_ms);
 
   std::vector<NodeSettings> settings_;
   std::vector<SimNode> nodes_;
