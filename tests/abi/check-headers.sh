@@ -4,7 +4,7 @@
 #   raft.hpp (if present) as C++17 and C++20;
 # with -pedantic -Wall -Wextra -Werror (plus a few stricter warnings), under gcc and clang.
 # Then one C++ program is linked against the shared library and run, which proves the
-# functions have C linkage from C++.
+# functions have C linkage from C++; last, Python's cffi reads the header (check-cffi.py).
 #
 # usage: check-headers.sh build/libraft.so      (CC, CXX select the first compiler pair)
 set -euo pipefail
@@ -82,3 +82,7 @@ if ! "$tmp/cpp_consumer"; then
   exit 1
 fi
 echo "ok: $n header compilations clean; a C++ program links and runs against $lib"
+
+# FFI generators: cffi (Debian's python3-cffi, hence the system interpreter) parses the header,
+# agrees with the C compiler on every struct layout, and calls into the library.
+CC=${CC:-gcc} /usr/bin/python3 "$here/check-cffi.py" "$root/include/raft.h" "$lib"

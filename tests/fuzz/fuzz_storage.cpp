@@ -9,24 +9,43 @@
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <system_error>
+#include <vector>
 
 #include "storage/record_format.hpp"
 #include "storage/storage.hpp"
 
 namespace {
 
-std::string make_dir() {
-  char tmpl[] = "/tmp/raft-fuzz-storage-XXXXXX";
-  const char* d = ::mkdtemp(tmpl);
-  if (d == nullptr) __builtin_trap();
-  std::ofstream(std::string(d) + "/IDENTITY") << "libraft storage 1\nnode 1\ncluster 7\n";
-  return d;
-}
+// One scratch directory per process, under $TMPDIR (make fuzz points it into build/), removed
+// again when the fuzzer exits normally.
+class ScratchDir {
+ public:
+  ScratchDir() {
+    const char* tmp = std::getenv("TMPDIR");
+    std::string tmpl =
+        std::string(tmp != nullptr && *tmp != '\0' ? tmp : "/tmp") + "/raft-fuzz-storage-XXXXXX";
+    if (::mkdtemp(tmpl.data()) == nullptr) __builtin_trap();
+    path_ = tmpl;
+    std::ofstream(path_ + "/IDENTITY") << "libraft storage 1\nnode 1\ncluster 7\n";
+  }
+  ~ScratchDir() {
+    std::error_code ignored;
+    std::filesystem::remove_all(path_, ignored);
+  }
+  ScratchDir(const ScratchDir&) = delete;
+  ScratchDir& operator=(const ScratchDir&) = delete;
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
 
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
-  static const std::string dir = make_dir();
+  static const ScratchDir scratch;
+  const std::string& dir = scratch.path();
   // The first byte chooses how many segments the input is split into; a
   // valid header is put in front of each so replay reaches the records.
   const std::size_t segments = size == 0 ? 1 : 1 + data[0] % 3;
