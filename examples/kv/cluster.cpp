@@ -1,5 +1,8 @@
 #include "cluster.hpp"
 
+#include <cstdarg>
+#include <cstdio>
+
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -313,6 +316,16 @@ std::string Cluster::log_tail(int id, int lines) const {
   const std::size_t from = all.size() > static_cast<std::size_t>(lines) ? all.size() - lines : 0;
   for (std::size_t i = from; i < all.size(); ++i) out += "    " + all[i] + "\n";
   return out;
+}
+
+void say_since(std::uint64_t start_ms, const char* fmt, ...) {
+  char text[1024];
+  va_list args;
+  va_start(args, fmt);
+  std::vsnprintf(text, sizeof text, fmt, args);
+  va_end(args);
+  std::printf("[%6.2fs] %s\n", static_cast<double>(now_ms() - start_ms) / 1000.0, text);
+  std::fflush(stdout);
 }
 
 }  // namespace kv

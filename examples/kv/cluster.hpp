@@ -78,4 +78,8 @@ class Cluster {
   std::vector<std::string> extra_args_;
 };
 
+// Prints one line of a run's narrative, prefixed with the seconds elapsed
+// since start_ms (the demo and the crash test tell their story this way).
+void say_since(std::uint64_t start_ms, const char* fmt, ...) __attribute__((format(printf, 2, 3)));
+
 }  // namespace kv

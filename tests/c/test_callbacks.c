@@ -192,20 +192,6 @@ static void test_transition_state_order(void** state) {
   }
 }
 
-static void drop_send(raft_id to, const void* msg, size_t len, void* user) {
-  (void)to;
-  (void)msg;
-  (void)len;
-  (void)user;
-}
-
-static int no_receive(const void** msg, size_t* len, void* user) {
-  (void)msg;
-  (void)len;
-  (void)user;
-  return 0;
-}
-
 /* A voter whose peers never answer is never leader: its proposals are
  * abandoned (once, never queued) and never applied. */
 static void test_not_leader(void** state) {
@@ -221,8 +207,8 @@ static void test_not_leader(void** state) {
   raft_callbacks_init(&cb);
   cb.apply = rec_apply;
   cb.transition_state = rec_state;
-  cb.send = drop_send;
-  cb.receive = no_receive;
+  cb.send = send_nowhere;
+  cb.receive = receive_nothing;
   raft_node_destroy(r->node);
   assert_int_equal(raft_node_create(&lonely, &opt, &cb, r), RAFT_OK);
   r->node = lonely;

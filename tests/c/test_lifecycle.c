@@ -5,20 +5,6 @@
 
 #include "test_util.h"
 
-static void noop_send(raft_id to, const void* msg, size_t len, void* user) {
-  (void)to;
-  (void)msg;
-  (void)len;
-  (void)user;
-}
-
-static int no_receive(const void** msg, size_t* len, void* user) {
-  (void)msg;
-  (void)len;
-  (void)user;
-  return 0;
-}
-
 static raft_node* make_single(void) {
   raft_options opt;
   raft_callbacks cb;
@@ -174,8 +160,8 @@ static void run_unreachable(int pre_vote, raft_status* st) {
   opt.pre_vote = pre_vote;
   raft_callbacks_init(&cb);
   cb.apply = ignore_apply;
-  cb.send = noop_send;
-  cb.receive = no_receive;
+  cb.send = send_nowhere;
+  cb.receive = receive_nothing;
   assert_int_equal(raft_node_create(&node, &opt, &cb, NULL), RAFT_OK);
   poll_until(node, &now, 3000);
   raft_status_init(st);

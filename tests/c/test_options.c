@@ -4,20 +4,6 @@
 
 #include "test_util.h"
 
-static void noop_send(raft_id to, const void* msg, size_t len, void* user) {
-  (void)to;
-  (void)msg;
-  (void)len;
-  (void)user;
-}
-
-static int no_receive(const void** msg, size_t* len, void* user) {
-  (void)msg;
-  (void)len;
-  (void)user;
-  return 0;
-}
-
 typedef struct fixture {
   raft_id peers[4];
   raft_options opt;
@@ -36,8 +22,8 @@ static int setup(void** state) {
   f->opt.random_seed = 5;
   raft_callbacks_init(&f->cb);
   f->cb.apply = ignore_apply;
-  f->cb.send = noop_send;
-  f->cb.receive = no_receive;
+  f->cb.send = send_nowhere;
+  f->cb.receive = receive_nothing;
   f->cb.log = log_capture_cb;
   *state = f;
   return 0;
@@ -239,7 +225,7 @@ static void test_missing_transport(void** state) {
   fixture* f = *state;
   f->cb.send = NULL;
   expect_fail(f, RAFT_EINVAL, "send");
-  f->cb.send = noop_send;
+  f->cb.send = send_nowhere;
   f->cb.receive = NULL;
   expect_fail(f, RAFT_EINVAL, "receive");
 }

@@ -40,3 +40,17 @@ void ignore_apply(uint64_t id, const void* data, size_t len, void* user) {
 }
 
 void test_watchdog(unsigned seconds) { alarm(seconds); }
+
+void send_nowhere(raft_id to, const void* msg, size_t len, void* user) {
+  (void)to;
+  (void)msg;
+  (void)len;
+  (void)user;
+}
+
+int receive_nothing(const void** msg, size_t* len, void* user) {
+  (void)msg;
+  (void)len;
+  (void)user;
+  return 0;
+}

@@ -36,4 +36,9 @@ void test_watchdog(unsigned seconds);
 /* A no-op apply callback for tests that do not care what is applied. */
 void ignore_apply(uint64_t id, const void* data, size_t len, void* user);
 
+/* A transport that sends nowhere and never receives, for nodes whose tests
+ * need peers configured but no traffic. */
+void send_nowhere(raft_id to, const void* msg, size_t len, void* user);
+int receive_nothing(const void** msg, size_t* len, void* user);
+
 #endif
