@@ -81,6 +81,7 @@ RAFT_API const char* raft_version_string(void);
 #define RAFT_ECALLBACK (-9)  /* a user callback reported failure */
 #define RAFT_EVERSION (-10)  /* a struct version this library does not know */
 #define RAFT_EINTERNAL (-11) /* a bug in libraft; see raft_node_errmsg() */
+#define RAFT_ENOTSUP (-12)   /* the configuration lacks what this needs (e.g. snapshots) */
 
 /* A static English description of an error code; never NULL. */
 RAFT_API const char* raft_strerror(int code);
@@ -110,6 +111,10 @@ typedef enum raft_role {
  *   ABANDONED_NOT_LEADER  this replica was not the leader; nothing was logged.
  *   ABANDONED_CONFLICT    a different entry was committed at its position
  *              in the log: proof that it never commits.  Retry with a new id.
+ *   UNKNOWN    this replica's log was replaced by a leader's snapshot before
+ *              the position was decided here, so libraft cannot tell whether
+ *              the transition is in that snapshot; ask the state machine
+ *              (e.g. by id).
  * A transition that was QUEUED and whose leader then lost leadership is still
  * undecided: another leader may commit it (it then reports COMMITTED and
  * APPLIED) or commit something else in its place (ABANDONED_CONFLICT).  Its
@@ -120,7 +125,8 @@ typedef enum raft_transition_state {
   RAFT_TRANSITION_COMMITTED = 2,
   RAFT_TRANSITION_APPLIED = 3,
   RAFT_TRANSITION_ABANDONED_NOT_LEADER = 4,
-  RAFT_TRANSITION_ABANDONED_CONFLICT = 5
+  RAFT_TRANSITION_ABANDONED_CONFLICT = 5,
+  RAFT_TRANSITION_UNKNOWN = 6
 } raft_transition_state;
 
 typedef enum raft_log_level {
@@ -168,6 +174,12 @@ typedef struct raft_options {
   const struct raft_storage* storage; /* NULL: data_dir decides.  A storage of
                                your own (see below); copied.  Exclusive with
                                data_dir. */
+  uint64_t snapshot_interval;         /* take a snapshot every this many applied entries;
+                                         0 (default) = never.  Needs snapshot_save. */
+  uint64_t snapshot_trailing;         /* entries kept in the log behind a snapshot, so that
+                                         slightly slow followers need no snapshot; default 1024 */
+  uint32_t max_snapshot_chunk_bytes;  /* snapshot bytes per InstallSnapshot message;
+                                         default 1 MiB */
 } raft_options;
 
 /* Fill *opt with the version and the defaults above.  NULL is ignored. */
@@ -212,7 +224,9 @@ typedef struct raft_storage {
   /* Once, from raft_node_create.  Report the durable state: *term and *vote
    * (0 and RAFT_NO_ID when new), then every entry from index *first_index
    * (1 when new) upward, in order, through entry(arg, e); a nonzero return
-   * from entry means stop and fail. */
+   * from entry means stop and fail.  Set *first_index before reporting the
+   * first entry.  With a snapshot, *first_index may be anything from 1 to
+   * the snapshot's index + 1 (entries it covers are skipped). */
   int (*load)(void* ctx, uint64_t* term, raft_id* vote, uint64_t* first_index,
               int (*entry)(void* arg, const raft_entry* e), void* arg);
   int (*save_hard_state)(void* ctx, uint64_t term, raft_id vote);
@@ -223,7 +237,35 @@ typedef struct raft_storage {
   int (*sync)(void* ctx);
   /* Optional.  From raft_node_destroy, last. */
   void (*close)(void* ctx);
+  /* Snapshots.  Either all six are set or none; without them the
+   * node refuses snapshot_interval and InstallSnapshot (RAFT_ENOTSUP).
+   * A snapshot is an opaque byte string (the state machine's) plus `meta`,
+   * libraft's own description of it (index, term, configuration, size,
+   * checksum; at most RAFT_SNAPSHOT_META_MAX bytes).  One snapshot is
+   * current at a time; a new one is written beside it and replaces it.
+   * Start writing a new snapshot, discarding any unfinished one. */
+  int (*snapshot_begin)(void* ctx);
+  /* Append bytes to the snapshot being written. */
+  int (*snapshot_write)(void* ctx, const void* data, size_t len);
+  /* Make the snapshot being written the current one together with meta,
+   * durably (synced before returning) and atomically: after a crash,
+   * snapshot_meta reports the old snapshot or the new one, never a mix.
+   * `index` is the last log index the snapshot covers. */
+  int (*snapshot_commit)(void* ctx, uint64_t index, const void* meta, size_t meta_len);
+  /* The current snapshot's meta: copy it to buf (cap is at least
+   * RAFT_SNAPSHOT_META_MAX) and set *meta_len; *meta_len = 0 when none. */
+  int (*snapshot_meta)(void* ctx, void* buf, size_t cap, size_t* meta_len);
+  /* Read up to cap bytes of the current snapshot from offset; *got is
+   * smaller than cap only at its end. */
+  int (*snapshot_read)(void* ctx, uint64_t offset, void* buf, size_t cap, size_t* got);
+  /* Entries up to and including index are covered by the current snapshot:
+   * drop them, now or later (load may still report some; it must report
+   * no gap after the snapshot).  If the log ends before index + 1 it becomes
+   * empty and the next append is at index + 1.  Needs no sync. */
+  int (*compact)(void* ctx, uint64_t index);
 } raft_storage;
+
+#define RAFT_SNAPSHOT_META_MAX 65536
 
 /* Fill *st with the version and NULL functions.  NULL is ignored. */
 RAFT_API void raft_storage_init(raft_storage* st);
@@ -233,6 +275,14 @@ RAFT_API void raft_storage_init(raft_storage* st);
 /* ------------------------------------------------------------------ */
 
 #define RAFT_CALLBACKS_VERSION 1
+
+/* Snapshots stream through these opaque handles, valid only while libraft
+ * says so (see snapshot_save and snapshot_load). */
+typedef struct raft_snapshot_writer raft_snapshot_writer;
+typedef struct raft_snapshot_reader raft_snapshot_reader;
+
+/* snapshot_save returns this to be called again in the next turn. */
+#define RAFT_SNAPSHOT_MORE 1
 
 /* All callbacks run on the thread inside raft_node_run/raft_node_poll and
  * take the `user` pointer given to raft_node_create as their last argument.
@@ -257,7 +307,37 @@ typedef struct raft_callbacks {
   void (*leader)(raft_id leader, void* user);
   /* Optional.  One line of diagnostics, without a trailing newline. */
   void (*log)(raft_log_level level, const char* msg, void* user);
+  /* Optional; set both or neither.
+   * snapshot_save: write the state machine as it is now -- every transition
+   * up to `index` applied, none after -- through raft_snapshot_write(w, ...),
+   * any number of times.  Return RAFT_OK when complete, a negative code to
+   * give this snapshot up (libraft logs it and tries again later), or
+   * RAFT_SNAPSHOT_MORE to be called again with the same w in the next turn:
+   * a large state can be saved in steps while the node keeps exchanging
+   * heartbeats.  Until the save completes or is given up, apply is not
+   * called (commits continue), so the state stays as of `index`.  w is
+   * valid only during these calls (on the loop thread).  To serialise on a
+   * thread of your own, start it in the first call and hand its output to
+   * w in slices in the later calls.
+   * snapshot_load: replace the whole state machine with the snapshot read
+   * through raft_snapshot_read(r, ...), which covers every transition up to
+   * `index`.  Called on restart before any apply, and when a follower
+   * installs its leader's snapshot.  Return RAFT_OK, or a negative code
+   * (the node then stops: its state machine is in an unknown state). */
+  int (*snapshot_save)(raft_snapshot_writer* w, uint64_t index, void* user);
+  int (*snapshot_load)(raft_snapshot_reader* r, uint64_t index, void* user);
 } raft_callbacks;
+
+/* Append len bytes to the snapshot being saved.  RAFT_OK, RAFT_EINVAL (NULL
+ * w, or NULL data with len > 0), or a storage error (RAFT_EIO; the save is
+ * then given up whatever snapshot_save returns). */
+RAFT_API int raft_snapshot_write(raft_snapshot_writer* w, const void* data, size_t len);
+
+/* Read up to cap bytes of the snapshot being loaded into buf.  Returns the
+ * number of bytes read (fewer than cap only at the end, 0 at the end), or a
+ * negative code: RAFT_EINVAL, RAFT_EIO, RAFT_ECORRUPT (the snapshot failed
+ * its checksum; reported at the end, before 0 would be). */
+RAFT_API int64_t raft_snapshot_read(raft_snapshot_reader* r, void* buf, size_t cap);
 
 /* Fill *cb with the version and all-NULL callbacks.  NULL is ignored. */
 RAFT_API void raft_callbacks_init(raft_callbacks* cb);

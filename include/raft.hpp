@@ -38,17 +38,18 @@ namespace raft {
 
 /// The RAFT_E* codes.  Values are the C codes, so static_cast<int> gives the C value.
 enum class errc : int {
-  kInvalid = -1,    ///< RAFT_EINVAL
-  kNoMemory = -2,   ///< RAFT_ENOMEM
-  kNotLeader = -3,  ///< RAFT_ENOTLEADER
-  kBusy = -4,       ///< RAFT_EBUSY
-  kShutdown = -5,   ///< RAFT_ESHUTDOWN
-  kIo = -6,         ///< RAFT_EIO
-  kCorrupt = -7,    ///< RAFT_ECORRUPT
-  kTooBig = -8,     ///< RAFT_ETOOBIG
-  kCallback = -9,   ///< RAFT_ECALLBACK
-  kVersion = -10,   ///< RAFT_EVERSION
-  kInternal = -11,  ///< RAFT_EINTERNAL
+  kInvalid = -1,        ///< RAFT_EINVAL
+  kNoMemory = -2,       ///< RAFT_ENOMEM
+  kNotLeader = -3,      ///< RAFT_ENOTLEADER
+  kBusy = -4,           ///< RAFT_EBUSY
+  kShutdown = -5,       ///< RAFT_ESHUTDOWN
+  kIo = -6,             ///< RAFT_EIO
+  kCorrupt = -7,        ///< RAFT_ECORRUPT
+  kTooBig = -8,         ///< RAFT_ETOOBIG
+  kCallback = -9,       ///< RAFT_ECALLBACK
+  kVersion = -10,       ///< RAFT_EVERSION
+  kInternal = -11,      ///< RAFT_EINTERNAL
+  kNotSupported = -12,  ///< RAFT_ENOTSUP
 };
 
 // The literals above are checked against raft.h so the two cannot drift apart.
@@ -63,6 +64,7 @@ static_assert(static_cast<int>(errc::kTooBig) == RAFT_ETOOBIG, "errc drift");
 static_assert(static_cast<int>(errc::kCallback) == RAFT_ECALLBACK, "errc drift");
 static_assert(static_cast<int>(errc::kVersion) == RAFT_EVERSION, "errc drift");
 static_assert(static_cast<int>(errc::kInternal) == RAFT_EINTERNAL, "errc drift");
+static_assert(static_cast<int>(errc::kNotSupported) == RAFT_ENOTSUP, "errc drift");
 
 namespace hpp_detail {
 
@@ -81,6 +83,8 @@ class Category final : public std::error_category {
         return std::errc::io_error;
       case RAFT_ETOOBIG:
         return std::errc::message_size;
+      case RAFT_ENOTSUP:
+        return std::errc::not_supported;
       default:
         return std::error_condition(code, *this);
     }
@@ -140,6 +144,9 @@ enum class TransitionState : int {
   kApplied = 3,
   kAbandonedNotLeader = 4,
   kAbandonedConflict = 5,
+  /// The log was replaced by a leader's snapshot before the position was decided
+  /// here: ask the state machine whether it holds the transition.
+  kUnknown = 6,
 };
 static_assert(static_cast<int>(TransitionState::kQueued) == RAFT_TRANSITION_QUEUED, "drift");
 static_assert(static_cast<int>(TransitionState::kCommitted) == RAFT_TRANSITION_COMMITTED, "drift");
@@ -150,6 +157,7 @@ static_assert(static_cast<int>(TransitionState::kAbandonedNotLeader) ==
 static_assert(static_cast<int>(TransitionState::kAbandonedConflict) ==
                   RAFT_TRANSITION_ABANDONED_CONFLICT,
               "drift");
+static_assert(static_cast<int>(TransitionState::kUnknown) == RAFT_TRANSITION_UNKNOWN, "drift");
 
 /// Diagnostic levels (raft_log_level).
 enum class LogLevel : int { kError = 1, kWarn = 2, kInfo = 3, kDebug = 4 };
@@ -230,6 +238,22 @@ class Options {
     base_.log_level = static_cast<raft_log_level>(v);
     return *this;
   }
+  /// Take a snapshot every this many applied entries; 0 (the default) never.
+  /// Needs snapshot callbacks (a Snapshotter).
+  Options& snapshot_interval(std::uint64_t v) noexcept {
+    base_.snapshot_interval = v;
+    return *this;
+  }
+  /// Entries kept in the log behind a snapshot, so slightly slow followers need none.
+  Options& snapshot_trailing(std::uint64_t v) noexcept {
+    base_.snapshot_trailing = v;
+    return *this;
+  }
+  /// Snapshot bytes per message to a follower that needs the whole snapshot.
+  Options& max_snapshot_chunk_bytes(std::uint32_t v) noexcept {
+    base_.max_snapshot_chunk_bytes = v;
+    return *this;
+  }
 
   raft_id id() const noexcept { return base_.id; }
   const std::vector<raft_id>& peers() const noexcept { return peers_; }
@@ -257,13 +281,102 @@ class Options {
 };
 
 // ---------------------------------------------------------------------------
+// Snapshot streams
+// ---------------------------------------------------------------------------
+
+/// Appends to the snapshot being saved.  Valid only during the save_snapshot call
+/// it is given to (the C handle dies with the call).
+class SnapshotWriter {
+ public:
+  explicit SnapshotWriter(raft_snapshot_writer* w) noexcept : w_(w) {}
+  SnapshotWriter(const SnapshotWriter&) = delete;
+  SnapshotWriter& operator=(const SnapshotWriter&) = delete;
+
+  /// Throws raft::error: a storage failure (the snapshot is then given up whatever
+  /// save_snapshot returns), or kInvalid for null data with len > 0.
+  void write(const void* data, std::size_t len) {
+    const int rc = raft_snapshot_write(w_, data, len);
+    if (rc != RAFT_OK) throw error(rc, "raft_snapshot_write");
+  }
+  void write(std::string_view bytes) { write(bytes.data(), bytes.size()); }
+
+  raft_snapshot_writer* native_handle() const noexcept { return w_; }
+
+ private:
+  raft_snapshot_writer* w_;
+};
+
+/// Reads the snapshot being loaded.  Valid only during the load_snapshot call it is
+/// given to.
+class SnapshotReader {
+ public:
+  explicit SnapshotReader(raft_snapshot_reader* r) noexcept : r_(r) {}
+  SnapshotReader(const SnapshotReader&) = delete;
+  SnapshotReader& operator=(const SnapshotReader&) = delete;
+
+  /// Up to cap bytes into buf; 0 at the end.  Throws raft::error: kCorrupt when the
+  /// bytes fail their checksum (reported at the end), kIo on a storage failure.
+  std::size_t read(void* buf, std::size_t cap) {
+    const std::int64_t got = raft_snapshot_read(r_, buf, cap);
+    if (got < 0) throw error(static_cast<int>(got), "raft_snapshot_read");
+    return static_cast<std::size_t>(got);
+  }
+  /// Everything left, checked against the checksum.
+  std::string read_all() {
+    std::string out;
+    std::size_t used = 0;
+    for (;;) {
+      out.resize(used + kStep);
+      const std::size_t got = read(&out[used], kStep);
+      used += got;
+      if (got == 0) break;
+    }
+    out.resize(used);
+    return out;
+  }
+
+  raft_snapshot_reader* native_handle() const noexcept { return r_; }
+
+ private:
+  static constexpr std::size_t kStep = 64 * 1024;
+  raft_snapshot_reader* r_;
+};
+
+/// What save_snapshot returns when it did not throw.
+enum class SnapshotProgress {
+  kDone,  ///< everything is written: libraft commits the snapshot and compacts the log
+  kMore,  ///< call again in the next turn (RAFT_SNAPSHOT_MORE); nothing is applied meanwhile
+};
+
+// ---------------------------------------------------------------------------
 // User interfaces (little_raft's StateMachine and Cluster traits)
 // ---------------------------------------------------------------------------
+
+/// Saving and loading the state machine as a whole: implement it (usually through
+/// SnapshottingStateMachine) to use Options::snapshot_interval and to let the replica
+/// install a leader's snapshot.  Called on the thread inside run()/poll(), and from
+/// the Replica constructor for the load of a restart.
+class Snapshotter {
+ public:
+  virtual ~Snapshotter() = default;
+  /// Write the state as it is now -- every transition up to `index` applied, none
+  /// after.  kMore asks for another call in the next turn (a large state saved in
+  /// steps while heartbeats flow).  An exception gives this snapshot up (libraft
+  /// tries again one interval later) and is rethrown by run()/poll().
+  virtual SnapshotProgress save_snapshot(SnapshotWriter& w, std::uint64_t index) = 0;
+  /// Replace the whole state with the snapshot, which covers every transition up
+  /// to `index`.  An exception stops the replica (its state is unknown) and is
+  /// rethrown by the call that made it (run()/poll(), or the constructor).
+  virtual void load_snapshot(SnapshotReader& r, std::uint64_t index) = 0;
+};
 
 /// The replicated state machine.  Called on the thread inside run()/poll().
 class StateMachine {
  public:
   virtual ~StateMachine() = default;
+  /// The object's snapshot side, or null (the default): no snapshots.  Derive
+  /// from SnapshottingStateMachine, or from Snapshotter too and return `this`.
+  virtual Snapshotter* snapshotter() noexcept { return nullptr; }
   /// A committed transition, in the same log order on every replica.  `data` is
   /// borrowed for the duration of the call.
   virtual void apply_transition(std::uint64_t id, const void* data, std::size_t len) = 0;
@@ -282,6 +395,12 @@ class StringStateMachine : public StateMachine {
   void apply_transition(std::uint64_t id, const void* data, std::size_t len) final {
     apply(id, std::string_view(static_cast<const char*>(data), len));
   }
+};
+
+/// A StateMachine that takes part in snapshots.
+class SnapshottingStateMachine : public StateMachine, public Snapshotter {
+ public:
+  Snapshotter* snapshotter() noexcept final { return this; }
 };
 
 /// The transport to the other replicas.  Called on the thread inside run()/poll().
@@ -314,6 +433,9 @@ struct Callbacks {
   std::function<bool()> halt;
   std::function<void(std::optional<raft_id> leader)> leader;
   std::function<void(LogLevel level, std::string_view line)> log;
+  /// Set both or neither (see Snapshotter).
+  std::function<SnapshotProgress(SnapshotWriter& w, std::uint64_t index)> snapshot_save;
+  std::function<void(SnapshotReader& r, std::uint64_t index)> snapshot_load;
 
   /// Callbacks forwarding to the interfaces, which must outlive the Replica.
   /// Without a cluster, send/receive stay empty (fine for a single-node cluster).
@@ -325,6 +447,14 @@ struct Callbacks {
     cb.transition_state = [&sm](std::uint64_t id, TransitionState s) {
       sm.register_transition_state(id, s);
     };
+    if (Snapshotter* snap = sm.snapshotter()) {
+      cb.snapshot_save = [snap](SnapshotWriter& w, std::uint64_t index) {
+        return snap->save_snapshot(w, index);
+      };
+      cb.snapshot_load = [snap](SnapshotReader& r, std::uint64_t index) {
+        snap->load_snapshot(r, index);
+      };
+    }
     if (cluster != nullptr) {
       Cluster& c = *cluster;
       cb.send = [&c](raft_id to, std::string_view m) { c.send_message(to, m.data(), m.size()); };
@@ -409,6 +539,29 @@ struct Context {
       return -1;  // poll returns RAFT_ECALLBACK; the wrapper rethrows the original instead
     }
   }
+  static int snapshot_save(raft_snapshot_writer* w, std::uint64_t index, void* user) noexcept {
+    Context& c = of(user);
+    try {
+      SnapshotWriter writer(w);
+      return c.cb.snapshot_save(writer, index) == SnapshotProgress::kMore ? RAFT_SNAPSHOT_MORE
+                                                                          : RAFT_OK;
+    } catch (...) {
+      c.keep(std::current_exception());
+      return RAFT_ECALLBACK;  // libraft gives this snapshot up and tries again later
+    }
+  }
+  static int snapshot_load(raft_snapshot_reader* r, std::uint64_t index, void* user) noexcept {
+    Context& c = of(user);
+    try {
+      SnapshotReader reader(r);
+      c.cb.snapshot_load(reader, index);
+      return RAFT_OK;
+    } catch (...) {
+      c.keep(std::current_exception());
+      c.poisoned = true;  // libraft stops the node: apply nothing to a half-loaded state
+      return RAFT_ECALLBACK;
+    }
+  }
   static int halt(void* user) noexcept {
     Context& c = of(user);
     if (c.pending) return 1;  // let run() return so the exception can be rethrown
@@ -452,6 +605,8 @@ struct Context {
     r.halt = &Context::halt;  // always: a pending exception must stop run()
     if (cb.leader) r.leader = &Context::leader;
     r.log = &Context::log;  // always: it carries raft_node_create's failure reason
+    if (cb.snapshot_save) r.snapshot_save = &Context::snapshot_save;
+    if (cb.snapshot_load) r.snapshot_load = &Context::snapshot_load;
     return r;
   }
 

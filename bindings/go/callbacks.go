@@ -16,13 +16,14 @@ import (
 // Run or Poll touches it (the library lets one thread at a time drive a node),
 // apart from fields fixed before the first callback.
 type context struct {
-	sm       StateMachine
-	observer TransitionObserver // nil when sm does not implement it
-	cluster  Cluster            // nil: a single replica
-	halter   Halter
-	leaders  LeaderObserver
-	logger   func(LogLevel, string)
-	node     *C.raft_node
+	sm        StateMachine
+	observer  TransitionObserver // nil when sm does not implement it
+	snapshots Snapshotter        // nil when sm does not implement it
+	cluster   Cluster            // nil: a single replica
+	halter    Halter
+	leaders   LeaderObserver
+	logger    func(LogLevel, string)
+	node      *C.raft_node
 
 	pending  *panicked // the first panic of the current C call
 	poisoned bool      // ApplyTransition panicked: this state machine has a hole

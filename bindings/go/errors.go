@@ -22,6 +22,8 @@ const (
 	ErrCodeCallback  ErrorCode = -9
 	ErrCodeVersion   ErrorCode = -10
 	ErrCodeInternal  ErrorCode = -11
+	// ErrCodeNotSupported: the configuration lacks what this needs (e.g. snapshots).
+	ErrCodeNotSupported ErrorCode = -12
 )
 
 // String is raft_strerror(): a short English description.
@@ -51,17 +53,18 @@ func (e *Error) Is(target error) bool {
 
 // Sentinels for errors.Is.
 var (
-	ErrInvalid   = &Error{Code: ErrCodeInvalid}
-	ErrNoMemory  = &Error{Code: ErrCodeNoMemory}
-	ErrNotLeader = &Error{Code: ErrCodeNotLeader}
-	ErrBusy      = &Error{Code: ErrCodeBusy}
-	ErrShutdown  = &Error{Code: ErrCodeShutdown}
-	ErrIO        = &Error{Code: ErrCodeIO}
-	ErrCorrupt   = &Error{Code: ErrCodeCorrupt}
-	ErrTooBig    = &Error{Code: ErrCodeTooBig}
-	ErrCallback  = &Error{Code: ErrCodeCallback}
-	ErrVersion   = &Error{Code: ErrCodeVersion}
-	ErrInternal  = &Error{Code: ErrCodeInternal}
+	ErrInvalid      = &Error{Code: ErrCodeInvalid}
+	ErrNoMemory     = &Error{Code: ErrCodeNoMemory}
+	ErrNotLeader    = &Error{Code: ErrCodeNotLeader}
+	ErrBusy         = &Error{Code: ErrCodeBusy}
+	ErrShutdown     = &Error{Code: ErrCodeShutdown}
+	ErrIO           = &Error{Code: ErrCodeIO}
+	ErrCorrupt      = &Error{Code: ErrCodeCorrupt}
+	ErrTooBig       = &Error{Code: ErrCodeTooBig}
+	ErrCallback     = &Error{Code: ErrCodeCallback}
+	ErrVersion      = &Error{Code: ErrCodeVersion}
+	ErrInternal     = &Error{Code: ErrCodeInternal}
+	ErrNotSupported = &Error{Code: ErrCodeNotSupported}
 )
 
 // nodeError builds the error of a failed call on node, copying the detail at

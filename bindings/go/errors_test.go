@@ -56,7 +56,7 @@ func TestCreateErrorsCarryTheCodeAndTheReason(t *testing.T) {
 
 func TestCodesDescribeThemselves(t *testing.T) {
 	seen := map[string]bool{}
-	for code := ErrCodeInvalid; code >= ErrCodeInternal; code-- {
+	for code := ErrCodeInvalid; code >= ErrCodeNotSupported; code-- {
 		if seen[code.String()] {
 			t.Fatalf("%d shares its description", code)
 		}

@@ -50,6 +50,9 @@ func cgoLayouts() []structLayout {
 			f("max_queue_bytes", unsafe.Offsetof(o.max_queue_bytes), unsafe.Sizeof(o.max_queue_bytes)),
 			f("log_level", unsafe.Offsetof(o.log_level), unsafe.Sizeof(o.log_level)),
 			f("storage", unsafe.Offsetof(o.storage), unsafe.Sizeof(o.storage)), // not wrapped yet
+			f("snapshot_interval", unsafe.Offsetof(o.snapshot_interval), unsafe.Sizeof(o.snapshot_interval)),
+			f("snapshot_trailing", unsafe.Offsetof(o.snapshot_trailing), unsafe.Sizeof(o.snapshot_trailing)),
+			f("max_snapshot_chunk_bytes", unsafe.Offsetof(o.max_snapshot_chunk_bytes), unsafe.Sizeof(o.max_snapshot_chunk_bytes)),
 		}},
 		{"raft_entry", unsafe.Sizeof(e), []fieldLayout{
 			f("term", unsafe.Offsetof(e.term), unsafe.Sizeof(e.term)),
@@ -67,6 +70,12 @@ func cgoLayouts() []structLayout {
 			f("truncate", unsafe.Offsetof(s.truncate), unsafe.Sizeof(s.truncate)),
 			f("sync", unsafe.Offsetof(s.sync), unsafe.Sizeof(s.sync)),
 			f("close", unsafe.Offsetof(s.close), unsafe.Sizeof(s.close)),
+			f("snapshot_begin", unsafe.Offsetof(s.snapshot_begin), unsafe.Sizeof(s.snapshot_begin)),
+			f("snapshot_write", unsafe.Offsetof(s.snapshot_write), unsafe.Sizeof(s.snapshot_write)),
+			f("snapshot_commit", unsafe.Offsetof(s.snapshot_commit), unsafe.Sizeof(s.snapshot_commit)),
+			f("snapshot_meta", unsafe.Offsetof(s.snapshot_meta), unsafe.Sizeof(s.snapshot_meta)),
+			f("snapshot_read", unsafe.Offsetof(s.snapshot_read), unsafe.Sizeof(s.snapshot_read)),
+			f("compact", unsafe.Offsetof(s.compact), unsafe.Sizeof(s.compact)),
 		}},
 		{"raft_callbacks", unsafe.Sizeof(cb), []fieldLayout{
 			f("version", unsafe.Offsetof(cb.version), unsafe.Sizeof(cb.version)),
@@ -77,6 +86,8 @@ func cgoLayouts() []structLayout {
 			f("halt", unsafe.Offsetof(cb.halt), unsafe.Sizeof(cb.halt)),
 			f("leader", unsafe.Offsetof(cb.leader), unsafe.Sizeof(cb.leader)),
 			f("log", unsafe.Offsetof(cb.log), unsafe.Sizeof(cb.log)),
+			f("snapshot_save", unsafe.Offsetof(cb.snapshot_save), unsafe.Sizeof(cb.snapshot_save)),
+			f("snapshot_load", unsafe.Offsetof(cb.snapshot_load), unsafe.Sizeof(cb.snapshot_load)),
 		}},
 		{"raft_status", unsafe.Sizeof(st), []fieldLayout{
 			f("version", unsafe.Offsetof(st.version), unsafe.Sizeof(st.version)),

@@ -21,13 +21,13 @@ func goConstants() map[string]int64 {
 	for name, v := range map[string]Role{"FOLLOWER": RoleFollower, "PRE_CANDIDATE": RolePreCandidate, "CANDIDATE": RoleCandidate, "LEADER": RoleLeader} {
 		c["RAFT_"+name] = int64(v)
 	}
-	for name, v := range map[string]TransitionState{"QUEUED": TransitionQueued, "COMMITTED": TransitionCommitted, "APPLIED": TransitionApplied, "ABANDONED_NOT_LEADER": TransitionAbandonedNotLeader, "ABANDONED_CONFLICT": TransitionAbandonedConflict} {
+	for name, v := range map[string]TransitionState{"QUEUED": TransitionQueued, "COMMITTED": TransitionCommitted, "APPLIED": TransitionApplied, "ABANDONED_NOT_LEADER": TransitionAbandonedNotLeader, "ABANDONED_CONFLICT": TransitionAbandonedConflict, "UNKNOWN": TransitionUnknown} {
 		c["RAFT_TRANSITION_"+name] = int64(v)
 	}
 	for name, v := range map[string]LogLevel{"ERROR": LogError, "WARN": LogWarn, "INFO": LogInfo, "DEBUG": LogDebug} {
 		c["RAFT_LOG_"+name] = int64(v)
 	}
-	for name, v := range map[string]ErrorCode{"EINVAL": ErrCodeInvalid, "ENOMEM": ErrCodeNoMemory, "ENOTLEADER": ErrCodeNotLeader, "EBUSY": ErrCodeBusy, "ESHUTDOWN": ErrCodeShutdown, "EIO": ErrCodeIO, "ECORRUPT": ErrCodeCorrupt, "ETOOBIG": ErrCodeTooBig, "ECALLBACK": ErrCodeCallback, "EVERSION": ErrCodeVersion, "EINTERNAL": ErrCodeInternal} {
+	for name, v := range map[string]ErrorCode{"EINVAL": ErrCodeInvalid, "ENOMEM": ErrCodeNoMemory, "ENOTLEADER": ErrCodeNotLeader, "EBUSY": ErrCodeBusy, "ESHUTDOWN": ErrCodeShutdown, "EIO": ErrCodeIO, "ECORRUPT": ErrCodeCorrupt, "ETOOBIG": ErrCodeTooBig, "ECALLBACK": ErrCodeCallback, "EVERSION": ErrCodeVersion, "EINTERNAL": ErrCodeInternal, "ENOTSUP": ErrCodeNotSupported} {
 		c["RAFT_"+name] = int64(v)
 	}
 	return c

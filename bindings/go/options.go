@@ -35,6 +35,16 @@ type Options struct {
 	MaxEntryBytes uint32 // the largest proposal
 	MaxQueueBytes uint64 // proposal bytes waiting for the loop; beyond it Propose fails with ErrBusy
 
+	// Snapshots (the StateMachine must implement Snapshotter).  SnapshotInterval:
+	// take one every this many applied entries; 0 never.  SnapshotTrailing: entries
+	// kept behind a snapshot so slightly slow followers need none; 0 takes the
+	// library's default, SnapshotNoTrailing keeps none.  MaxSnapshotChunkBytes:
+	// snapshot bytes per message to a follower that needs the whole snapshot.
+	SnapshotInterval      uint64
+	SnapshotTrailing      uint64
+	SnapshotNoTrailing    bool
+	MaxSnapshotChunkBytes uint32
+
 	LogLevel LogLevel               // the most verbose level passed to Logger
 	Logger   func(LogLevel, string) // diagnostics, one line each; nil: dropped
 }
@@ -110,6 +120,15 @@ func (o *Options) toC() (opt C.raft_options, release func(), err error) {
 	}
 	if o.MaxQueueBytes != 0 {
 		opt.max_queue_bytes = C.uint64_t(o.MaxQueueBytes)
+	}
+	opt.snapshot_interval = C.uint64_t(o.SnapshotInterval)
+	if o.SnapshotNoTrailing {
+		opt.snapshot_trailing = 0
+	} else if o.SnapshotTrailing != 0 {
+		opt.snapshot_trailing = C.uint64_t(o.SnapshotTrailing)
+	}
+	if o.MaxSnapshotChunkBytes != 0 {
+		opt.max_snapshot_chunk_bytes = C.uint32_t(o.MaxSnapshotChunkBytes)
 	}
 	if o.LogLevel != 0 {
 		opt.log_level = C.raft_log_level(o.LogLevel)

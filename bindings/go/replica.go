@@ -47,6 +47,7 @@ func New(opts Options, sm StateMachine, cluster Cluster) (*Replica, error) {
 
 	ctx := &context{sm: sm, cluster: cluster, logger: opts.Logger, creating: true}
 	ctx.observer, _ = sm.(TransitionObserver)
+	ctx.snapshots, _ = sm.(Snapshotter)
 	ctx.halter, _ = cluster.(Halter)
 	ctx.leaders, _ = cluster.(LeaderObserver)
 	r := &Replica{ctx: ctx, id: opts.ID, handle: cgo.NewHandle(ctx)}
@@ -59,7 +60,11 @@ func New(opts Options, sm StateMachine, cluster Cluster) (*Replica, error) {
 	if cluster != nil {
 		withCluster = 1
 	}
-	C.raft_go_callbacks(&cb, withCluster)
+	withSnapshots := C.int(0)
+	if ctx.snapshots != nil {
+		withSnapshots = 1
+	}
+	C.raft_go_callbacks(&cb, withCluster, withSnapshots)
 	var node *C.raft_node
 	rc := C.raft_node_create(&node, &copts, &cb, r.user)
 	ctx.creating = false

@@ -28,7 +28,15 @@ static void log_tramp(raft_log_level level, const char* msg, void* user) {
   goRaftLog(handle_of(user), level, (char*)msg);
 }
 
-void raft_go_callbacks(raft_callbacks* cb, int with_cluster) {
+static int snapshot_save_tramp(raft_snapshot_writer* w, uint64_t index, void* user) {
+  return goRaftSnapshotSave(handle_of(user), w, index);
+}
+
+static int snapshot_load_tramp(raft_snapshot_reader* r, uint64_t index, void* user) {
+  return goRaftSnapshotLoad(handle_of(user), r, index);
+}
+
+void raft_go_callbacks(raft_callbacks* cb, int with_cluster, int with_snapshots) {
   raft_callbacks_init(cb);
   cb->apply = apply_tramp;
   cb->transition_state = transition_state_tramp;
@@ -38,6 +46,10 @@ void raft_go_callbacks(raft_callbacks* cb, int with_cluster) {
     cb->send = send_tramp;
     cb->receive = receive_tramp;
     cb->leader = leader_tramp;
+  }
+  if (with_snapshots) {
+    cb->snapshot_save = snapshot_save_tramp;
+    cb->snapshot_load = snapshot_load_tramp;
   }
 }
 

@@ -6,9 +6,10 @@
 #include <raft.h>
 #include <stdint.h>
 
-/* Fill *cb with the trampolines; send/receive/leader only when with_cluster.
- * `user` of the node must point to a uintptr_t holding the cgo.Handle. */
-void raft_go_callbacks(raft_callbacks* cb, int with_cluster);
+/* Fill *cb with the trampolines; send/receive/leader only when with_cluster,
+ * snapshot_save/snapshot_load only when with_snapshots.  `user` of the node
+ * must point to a uintptr_t holding the cgo.Handle. */
+void raft_go_callbacks(raft_callbacks* cb, int with_cluster, int with_snapshots);
 
 /* raft_node_run/poll that mark the calling thread as driving `user`'s node. */
 int raft_go_run(raft_node* node, void* user);

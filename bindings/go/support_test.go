@@ -155,11 +155,24 @@ type simCluster struct {
 }
 
 func newSimCluster(t *testing.T, n int, seed uint64) *simCluster {
+	return newSimClusterWith(t, n, seed, nil, nil)
+}
+
+// newSimClusterWith: tweak (optional) adjusts each replica's options, wrap
+// (optional) makes the state machine handed to New around its recorder.
+func newSimClusterWith(t *testing.T, n int, seed uint64, tweak func(*Options), wrap func(*recorder) StateMachine) *simCluster {
 	c := &simCluster{t: t, net: newNetwork(), deadlines: make([]uint64, n)}
 	for id := ReplicaID(1); id <= ReplicaID(n); id++ {
 		sm, ep := newRecorder(), newEndpoint(c.net, id)
 		opts := Options{ID: id, Peers: peersOf(id, n), ClusterID: testClusterID, RandomSeed: seed*1000 + id}
-		r, err := New(opts, sm, ep)
+		if tweak != nil {
+			tweak(&opts)
+		}
+		var machine StateMachine = sm
+		if wrap != nil {
+			machine = wrap(sm)
+		}
+		r, err := New(opts, machine, ep)
 		if err != nil {
 			t.Fatalf("New(%d): %v", id, err)
 		}

@@ -37,6 +37,9 @@ const (
 	// TransitionAbandonedConflict: a new leader removed it from this replica's log,
 	// proof that it never committed.  Retry under a new id.
 	TransitionAbandonedConflict TransitionState = 5
+	// TransitionUnknown: this replica's log was replaced by a leader's snapshot
+	// before the transition's position was decided here; ask the state machine.
+	TransitionUnknown TransitionState = 6
 )
 
 // Abandoned reports whether the transition will never be applied.
@@ -56,6 +59,8 @@ func (s TransitionState) String() string {
 		return "abandoned (not leader)"
 	case TransitionAbandonedConflict:
 		return "abandoned (conflict with leader)"
+	case TransitionUnknown:
+		return "unknown (log replaced by a snapshot)"
 	}
 	return "state(" + itoa(uint64(s)) + ")"
 }

@@ -248,7 +248,9 @@ int main(int argc, char** argv) {
   }
   // Unknown outcomes are resolved by a timeout: keep it short so that a
   // client stuck on a dead leader moves on quickly.
-  cluster.set_extra_args({"--request-timeout-ms", "2000"});
+  // Frequent snapshots: kills land before, during and after them, and
+  // restarted or lagging nodes load or install them.
+  cluster.set_extra_args({"--request-timeout-ms", "2000", "--snapshot-interval", "500"});
   say("3 nodes under %s, loopback ports %u..%u", cluster.dir().c_str(), cluster.node(1).raft.port,
       cluster.node(3).client.port);
   if (!cluster.start_all(why)) return fail(cluster, why);

@@ -85,6 +85,66 @@ bool decode_command(const void* data, std::size_t len, Command& out) {
   return p == end;
 }
 
+namespace {
+
+void put_u32(std::string& out, std::uint32_t v) {
+  for (int i = 0; i < 4; ++i) out.push_back(static_cast<char>(v >> (8 * i)));
+}
+void put_u64(std::string& out, std::uint64_t v) {
+  for (int i = 0; i < 8; ++i) out.push_back(static_cast<char>(v >> (8 * i)));
+}
+bool get_u64(const std::string& in, std::size_t& at, std::uint64_t& v) {
+  if (in.size() - at < 8) return false;
+  v = 0;
+  for (int i = 0; i < 8; ++i) v |= std::uint64_t{static_cast<unsigned char>(in[at + i])} << (8 * i);
+  at += 8;
+  return true;
+}
+bool get_string(const std::string& in, std::size_t& at, std::string& s) {
+  if (in.size() - at < 4) return false;
+  std::uint32_t n = 0;
+  for (int i = 0; i < 4; ++i) n |= std::uint32_t{static_cast<unsigned char>(in[at + i])} << (8 * i);
+  at += 4;
+  if (in.size() - at < n) return false;
+  s.assign(in, at, n);
+  at += n;
+  return true;
+}
+
+}  // namespace
+
+std::string KvStore::serialize() const {
+  std::string out;
+  put_u64(out, applied_);
+  put_u64(out, map_.size());
+  for (const auto& [key, value] : map_) {
+    put_u32(out, static_cast<std::uint32_t>(key.size()));
+    out += key;
+    put_u32(out, static_cast<std::uint32_t>(value.size()));
+    out += value;
+  }
+  return out;
+}
+
+bool KvStore::restore(const std::string& bytes) {
+  std::size_t at = 0;
+  std::uint64_t applied = 0, count = 0;
+  if (!get_u64(bytes, at, applied) || !get_u64(bytes, at, count)) return false;
+  std::unordered_map<std::string, std::string> map;
+  std::uint64_t digest = 0;
+  for (std::uint64_t i = 0; i < count; ++i) {
+    std::string key, value;
+    if (!get_string(bytes, at, key) || !get_string(bytes, at, value)) return false;
+    digest += pair_hash(key, value);
+    if (!map.emplace(std::move(key), std::move(value)).second) return false;  // duplicate key
+  }
+  if (at != bytes.size()) return false;
+  map_ = std::move(map);
+  digest_ = digest;
+  applied_ = applied;
+  return true;
+}
+
 Result KvStore::apply(const void* data, std::size_t len) {
   ++applied_;
   Command c;

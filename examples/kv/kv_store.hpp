@@ -48,6 +48,12 @@ class KvStore {
   // maintained on each change, so STATUS can report it for free.
   std::uint64_t digest() const { return digest_; }
 
+  // Snapshots: the whole map as bytes (applied count, then each pair as
+  // u32 length + bytes, twice; little-endian), and back.  restore() is
+  // strict and leaves the store unchanged when the bytes are malformed.
+  std::string serialize() const;
+  bool restore(const std::string& bytes);
+
  private:
   void set(const std::string& key, std::string value);
   void erase(std::unordered_map<std::string, std::string>::iterator it);

@@ -105,6 +105,33 @@ void test_digest() {
   CHECK(kv::pair_hash("ab", "c") != kv::pair_hash("a", "bc"));
 }
 
+void test_snapshot() {
+  KvStore a;
+  run(a, enc(Op::kPut, "k1", "v1"));
+  run(a, enc(Op::kPut, "k2", std::string(300, 'x')));
+  run(a, enc(Op::kPut, std::string("bin\0key", 7), ""));
+  run(a, "garbage");
+  const std::string bytes = a.serialize();
+  KvStore b;
+  run(b, enc(Op::kPut, "stale", "gone"));
+  CHECK(b.restore(bytes));
+  CHECK(b.size() == 3 && b.digest() == a.digest() && b.applied() == a.applied());
+  CHECK(run(b, enc(Op::kGet, "k1")).value == "v1");
+  CHECK(run(b, enc(Op::kGet, "stale")).kind == Result::kNotFound);
+  // Every truncation and a trailing byte are refused, leaving the store as it was.
+  for (std::size_t n = 0; n < bytes.size(); ++n) {
+    KvStore c;
+    run(c, enc(Op::kPut, "keep", "me"));
+    const std::uint64_t d = c.digest();
+    CHECK(!c.restore(bytes.substr(0, n)));
+    CHECK(c.digest() == d && c.size() == 1);
+  }
+  KvStore c;
+  CHECK(!c.restore(bytes + "x"));
+  KvStore empty;
+  CHECK(c.restore(empty.serialize()) && c.size() == 0 && c.digest() == 0);
+}
+
 void test_protocol() {
   Request r = kv::parse_request("PUT k v");
   CHECK(r.kind == Request::kCommand && r.command.op == Op::kPut && r.command.key == "k" &&
@@ -186,6 +213,7 @@ int main() {
   test_codec();
   test_store();
   test_digest();
+  test_snapshot();
   test_protocol();
   test_config();
   std::printf("kv unit tests: %d checks, %d failed\n", g_checks, g_failures);

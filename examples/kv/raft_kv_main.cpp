@@ -25,6 +25,8 @@ const char kUsage[] =
     "  --election-min-ms N     default 150\n"
     "  --election-max-ms N     default 300\n"
     "  --request-timeout-ms N  answer ERR UNKNOWN after this long (default 5000)\n"
+    "  --snapshot-interval N   snapshot the store every N applied entries and drop\n"
+    "                          the log before it (default 10000; 0: never)\n"
     "  --verbose               libraft's informational log lines too\n"
     "\n"
     "Clients speak a line protocol on the client address (try: nc 127.0.0.1 PORT, then\n"
@@ -81,6 +83,9 @@ int main(int argc, char** argv) {
       if (!parse_u32(value, opt.election_min_ms)) return usage_error("bad --election-min-ms");
     } else if (arg == "--election-max-ms") {
       if (!parse_u32(value, opt.election_max_ms)) return usage_error("bad --election-max-ms");
+    } else if (arg == "--snapshot-interval") {
+      if (!kv::parse_u64(value, opt.snapshot_interval))
+        return usage_error("--snapshot-interval must be a number");
     } else if (arg == "--request-timeout-ms") {
       if (!parse_u32(value, opt.request_timeout_ms)) return usage_error("bad --request-timeout-ms");
     } else {

@@ -152,6 +152,7 @@ bool Server::start(std::string& why) {
   ro.cluster_id = opt_.cluster.cluster_id;
   ro.max_entry_bytes = kMaxEntryBytes;
   ro.log_level = opt_.verbose ? RAFT_LOG_INFO : RAFT_LOG_WARN;
+  ro.snapshot_interval = opt_.snapshot_interval;
 
   raft_callbacks cb;
   raft_callbacks_init(&cb);
@@ -161,6 +162,8 @@ bool Server::start(std::string& why) {
   cb.receive = cb_receive;
   cb.leader = cb_leader;
   cb.log = cb_log;
+  cb.snapshot_save = cb_snapshot_save;
+  cb.snapshot_load = cb_snapshot_load;
   const int rc = raft_node_create(&node_, &ro, &cb, this);
   if (rc != RAFT_OK) {
     why = std::string("raft_node_create: ") + raft_strerror(rc) + " (details above)";
@@ -362,6 +365,9 @@ void Server::cb_transition(std::uint64_t id, raft_transition_state state, void* 
       // Never logged anywhere: the refusal is definite.
       s->resolve(id, s->not_leader_reply());
       break;
+    case RAFT_TRANSITION_UNKNOWN:
+      s->resolve(id, "ERR UNKNOWN the log position was replaced by the leader's snapshot\n");
+      break;
     case RAFT_TRANSITION_ABANDONED_CONFLICT:
       // Reported as unknown rather than refused: see README, "Outcomes".
       ++s->conflicts_;
@@ -390,6 +396,31 @@ void Server::cb_leader(raft_id leader, void* user) noexcept {
   } else {
     logf("no leader known");
   }
+}
+
+// The map is small enough to serialise in one step; a store too large for
+// that would save in slices and return RAFT_SNAPSHOT_MORE in between.
+int Server::cb_snapshot_save(raft_snapshot_writer* w, std::uint64_t, void* user) noexcept {
+  const std::string bytes = static_cast<Server*>(user)->store_.serialize();
+  return raft_snapshot_write(w, bytes.data(), bytes.size());
+}
+
+int Server::cb_snapshot_load(raft_snapshot_reader* r, std::uint64_t index, void* user) noexcept {
+  auto* s = static_cast<Server*>(user);
+  std::string bytes;
+  char buf[65536];
+  std::int64_t got;
+  while ((got = raft_snapshot_read(r, buf, sizeof buf)) > 0)
+    bytes.append(buf, static_cast<std::size_t>(got));
+  if (got < 0) {
+    logf("snapshot %llu: %s", ull(index), raft_strerror(static_cast<int>(got)));
+    return static_cast<int>(got);
+  }
+  if (!s->store_.restore(bytes)) {
+    logf("snapshot %llu: malformed contents", ull(index));
+    return RAFT_ECORRUPT;
+  }
+  return RAFT_OK;
 }
 
 void Server::cb_log(raft_log_level level, const char* msg, void* user) noexcept {

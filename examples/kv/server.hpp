@@ -42,7 +42,8 @@ struct ServerOptions {
   std::uint32_t election_min_ms = 150;
   std::uint32_t election_max_ms = 300;
   std::uint32_t request_timeout_ms = 5000;
-  bool verbose = false;  // libraft's info-level log lines too
+  std::uint64_t snapshot_interval = 10000;  // applied entries between snapshots; 0: never
+  bool verbose = false;                     // libraft's info-level log lines too
 };
 
 class Server final : public ClientSink {
@@ -78,6 +79,8 @@ class Server final : public ClientSink {
   static int cb_receive(const void** msg, std::size_t* len, void* user) noexcept;
   static void cb_leader(raft_id leader, void* user) noexcept;
   static void cb_log(raft_log_level level, const char* msg, void* user) noexcept;
+  static int cb_snapshot_save(raft_snapshot_writer* w, std::uint64_t index, void* user) noexcept;
+  static int cb_snapshot_load(raft_snapshot_reader* r, std::uint64_t index, void* user) noexcept;
 
   void accept_clients();
   void propose(ClientConn& conn, std::uint64_t seq, const Command& c);

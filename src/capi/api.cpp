@@ -6,6 +6,7 @@
 
 #include "capi/handle.hpp"
 #include "common/error_text.hpp"
+#include "node/snapshot_io.hpp"
 #include "raft.h"
 
 namespace {
@@ -53,6 +54,9 @@ RAFT_API void raft_options_init(raft_options* opt) {
   opt->max_entry_bytes = 4u << 20;
   opt->max_queue_bytes = 64ull << 20;
   opt->log_level = RAFT_LOG_WARN;
+  opt->snapshot_interval = 0;
+  opt->snapshot_trailing = 1024;
+  opt->max_snapshot_chunk_bytes = 1u << 20;
 }
 
 RAFT_API void raft_callbacks_init(raft_callbacks* cb) {
@@ -119,6 +123,14 @@ RAFT_API void raft_node_stop(raft_node* node) {
 RAFT_API int raft_node_status(raft_node* node, raft_status* st) {
   if (node == nullptr) return RAFT_EINVAL;
   return guarded([&] { return node->impl->status(st); });
+}
+
+RAFT_API int raft_snapshot_write(raft_snapshot_writer* w, const void* data, size_t len) {
+  return raft::node::snapshot_write(w, data, len);
+}
+
+RAFT_API int64_t raft_snapshot_read(raft_snapshot_reader* r, void* buf, size_t cap) {
+  return raft::node::snapshot_read(r, buf, cap);
 }
 
 RAFT_API const char* raft_node_errmsg(const raft_node* node) {

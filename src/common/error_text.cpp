@@ -30,6 +30,8 @@ const char* error_text(int code) {
       return "unknown struct version";
     case RAFT_EINTERNAL:
       return "internal error";
+    case RAFT_ENOTSUP:
+      return "not supported by this configuration";
     default:
       return "unknown error code";
   }

@@ -32,8 +32,10 @@ struct Config {
   bool check_quorum = true;
   std::uint32_t max_batch_bytes = 1u << 20;
   std::uint32_t max_inflight = 64;
-  bool track_transitions = true;  // report transition states (someone listens)
-  std::uint32_t mutants = 0;      // honoured only in -DRAFT_MUTANTS builds
+  std::uint32_t snapshot_chunk_bytes = 1u << 20;  // bytes per InstallSnapshot
+  bool can_install_snapshots = false;  // the driver can store and load a leader's snapshot
+  bool track_transitions = true;       // report transition states (someone listens)
+  std::uint32_t mutants = 0;           // honoured only in -DRAFT_MUTANTS builds
 };
 
 }  // namespace raft::core

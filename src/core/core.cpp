@@ -10,12 +10,22 @@ Core::Core(const Config& config, Effects& effects, std::uint64_t now_ms)
     : config_(config), fx_(effects), rng_(config.seed), now_(now_ms) {
   progress_.resize(config_.peers.size());
   for (std::size_t i = 0; i < progress_.size(); ++i) progress_[i].id = config_.peers[i];
+  voters_ = config_.peers;
+  voters_.push_back(config_.id);
+  std::sort(voters_.begin(), voters_.end());
   arm_first_election();
 }
 
-void Core::restore(Term term, NodeId vote, const std::vector<EntryView>& entries) {
+void Core::restore(Term term, NodeId vote, const SnapshotInfo& snapshot,
+                   const std::vector<EntryView>& entries) {
   term_ = term;
   voted_for_ = vote;
+  if (snapshot.index != 0) {
+    // The state machine already holds the snapshot: it counts as applied.
+    snapshot_ = snapshot;
+    log_.reset(snapshot.index, snapshot.term);
+    commit_ = applied_ = snapshot.index;
+  }
   for (const EntryView& e : entries) log_.append(e);
   log_.mark_persisted();
   // The commit index is not stored: the leader's next message tells it
@@ -223,7 +233,8 @@ void Core::step(const Message& m) {
       // a campaign we may deny must not: a node with a stale log that keeps
       // campaigning would otherwise hold back the nodes that could win.  A
       // leader's own election deadline is stale, so it gets a fresh one.
-      const bool from_leader = m.type == MsgType::kAppendEntries;
+      const bool from_leader =
+          m.type == MsgType::kAppendEntries || m.type == MsgType::kInstallSnapshot;
       become_follower(m.term, from_leader ? m.from : 0, from_leader || role_ == Role::kLeader);
     }
   } else if (m.term < term_) {
@@ -231,6 +242,10 @@ void Core::step(const Message& m) {
     // responses are dropped.  Nothing from an old term changes our state.
     if (m.type == MsgType::kAppendEntries) {
       reject_append(m);
+    } else if (m.type == MsgType::kInstallSnapshot) {
+      Message& r = start_message(MsgType::kInstallSnapshotResponse, m.from);
+      r.snapshot.index = m.snapshot.index;
+      send(r);
     } else if (is_vote_request) {
       Message& r = start_message(MsgType::kRequestVoteResponse, m.from);
       r.pre_vote = m.pre_vote;
@@ -256,6 +271,12 @@ void Core::step(const Message& m) {
       break;
     case MsgType::kAppendEntriesResponse:
       on_append_response(m);
+      break;
+    case MsgType::kInstallSnapshot:
+      on_install_snapshot(m);
+      break;
+    case MsgType::kInstallSnapshotResponse:
+      on_install_snapshot_response(m);
       break;
   }
 }

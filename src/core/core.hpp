@@ -5,7 +5,8 @@
 // identically, which is what lets the simulator reproduce a run from a seed.
 //
 // Files: core.cpp (roles, timers, dispatch), election.cpp (votes),
-// replication.cpp (AppendEntries, commit, proposals).
+// replication.cpp (AppendEntries, commit, proposals), snapshot.cpp
+// (compaction and InstallSnapshot on both sides).
 #pragma once
 
 #include <cstdint>
@@ -28,9 +29,12 @@ class Core {
  public:
   Core(const Config& config, Effects& effects, std::uint64_t now_ms);
 
-  // Before the first tick: the durable state found in storage.  The log
-  // entries count as persisted.
-  void restore(Term term, NodeId vote, const std::vector<EntryView>& entries);
+  // Before the first tick: the durable state found in storage: the latest
+  // snapshot (index 0 if none; the driver has loaded it into the state
+  // machine) and the entries that follow it.  The log entries count as
+  // persisted.
+  void restore(Term term, NodeId vote, const SnapshotInfo& snapshot,
+               const std::vector<EntryView>& entries);
   // The driver wrote the log's changes to storage.
   void log_persisted() { log_.mark_persisted(); }
 
@@ -53,6 +57,20 @@ class Core {
   void flush();
   // The driver applied entry `index` (which must be applied_index() + 1).
   void applied(Index index);
+
+  // The driver durably saved a snapshot of the state machine as of
+  // info.index (<= applied_index()); followers that need it get it from now.
+  void snapshot_saved(const SnapshotInfo& info);
+  // Drop log entries up to `index` (at most the snapshot's index).
+  void compact(Index index);
+  // While the driver writes a snapshot of its own, a leader's snapshot
+  // cannot be received (both go through the storage's one pending slot):
+  // starting a save abandons a partly received one.
+  void set_saving(bool saving) {
+    saving_ = saving;
+    if (saving) incoming_ = Incoming{};
+  }
+  const SnapshotInfo& snapshot() const { return snapshot_; }
 
   // The latest time at which tick() must be called again.
   std::uint64_t next_deadline() const;
@@ -115,6 +133,14 @@ class Core {
   void truncate_from(Index index);
   void resolve_displaced();
   void append_local(EntryType type, std::uint64_t id, const std::uint8_t* data, std::size_t len);
+  // Our proposals at `from` and after left the log: decided at commit.
+  void displace_pending_from(Index from);
+
+  // snapshot.cpp
+  bool send_snapshot(Progress& p, bool heartbeat);
+  void on_install_snapshot(const Message& m);
+  void on_install_snapshot_response(const Message& m);
+  void install_snapshot(const SnapshotInfo& s);
 
   Config config_;
   Effects& fx_;
@@ -122,7 +148,7 @@ class Core {
   std::uint64_t now_;
   bool started_ = false;  // tick() not yet called
 
-  // Persistent state (memory only in this release).
+  // Persistent state (the driver writes it to storage every turn).
   Term term_ = 0;
   NodeId voted_for_ = 0;
   Log log_;
@@ -142,6 +168,19 @@ class Core {
   std::deque<Pending> pending_;     // in the log, by index
   std::deque<Pending> displaced_;   // truncated from the log, undecided, by index
   std::uint64_t elections_started_ = 0;
+
+  SnapshotInfo snapshot_;       // the latest snapshot (index 0: none)
+  std::vector<NodeId> voters_;  // the configuration, ascending, as snapshots record it
+  bool saving_ = false;
+  struct Incoming {  // a leader's snapshot being received
+    NodeId from = 0;
+    Term term = 0;  // the leader's term
+    Index index = 0;
+    Term snap_term = 0;
+    std::uint64_t size = 0;
+    std::uint32_t crc = 0;
+    std::uint64_t received = 0;
+  } incoming_;
 
   std::vector<Index> match_scratch_;  // maybe_commit's working space
   Message out_;                       // reused for every outgoing message: no allocation per send

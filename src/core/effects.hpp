@@ -19,6 +19,7 @@ enum class Transition : std::uint8_t {
   kApplied = 3,
   kAbandonedNotLeader = 4,
   kAbandonedConflict = 5,
+  kUnknown = 6,
 };
 
 enum class LogLevel : std::uint8_t { kError = 1, kWarn, kInfo, kDebug };
@@ -31,6 +32,19 @@ class Effects {
   virtual void send(const Message& m) = 0;
   // A transition proposed on this replica changed state.
   virtual void transition(std::uint64_t id, Transition state) = 0;
+  // Snapshot transfer to this replica.  A chunk of the leader's snapshot
+  // `info`, in order (offset 0 starts a new one, discarding any partial
+  // one).  Returns false if it could not be stored (the driver then stops).
+  virtual bool snapshot_chunk(const SnapshotInfo& info, std::uint64_t offset,
+                              const std::uint8_t* data, std::size_t len) = 0;
+  // All of `info` arrived: if its bytes check out (size, CRC), make it the
+  // current snapshot, durably, and return true.
+  virtual bool snapshot_complete(const SnapshotInfo& info) = 0;
+  // The core adopted the completed snapshot: its log now starts after
+  // info.index (keeping the entries that followed it when kept_suffix, else
+  // empty) and applied_index() is info.index.  Before applying further
+  // entries, the driver loads it into the state machine.
+  virtual void snapshot_installed(const SnapshotInfo& info, bool kept_suffix) = 0;
   virtual bool log_enabled(LogLevel level) const = 0;
   virtual void log(LogLevel level, const char* text) = 0;
 };

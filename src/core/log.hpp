@@ -14,8 +14,8 @@ namespace raft::core {
 
 class Log {
  public:
-  // Index of the entry before the first one held (0, or a snapshot's index
-  // once compaction exists), and its term.
+  // Index of the entry before the first one held (0, or the point up to
+  // which the log was compacted into a snapshot), and its term.
   Index base_index() const { return base_index_; }
   Term base_term() const { return base_term_; }
   Index last_index() const { return base_index_ + count_; }
@@ -35,6 +35,13 @@ class Log {
   void append(const EntryView& e) { append(e.term, e.type, e.id, e.data, e.len); }
   // Remove entries i..last_index().  i must be > base_index().
   void truncate_from(Index i);
+  // Drop entries up to and including i (base_index() < i <= last_index()):
+  // a snapshot covers them.  Their memory is kept for reuse.
+  void compact(Index i);
+  // Drop every entry and restart the log after (index, term): a snapshot
+  // that the log does not match replaced it.  Marks index + 1 dirty, so the
+  // driver truncates whatever storage holds beyond it.
+  void reset(Index index, Term term);
 
   // The lowest index appended or truncated since mark_persisted(), or 0 if
   // nothing changed: the driver writes from there to storage.
@@ -55,7 +62,7 @@ class Log {
   struct Meta {
     Term term;
     std::uint64_t id;
-    std::uint32_t chunk;   // index into chunks_
+    std::uint32_t chunk;   // chunk id: chunks_[chunk - first_chunk_] (wraps harmlessly)
     std::uint32_t offset;  // within the chunk
     std::uint32_t len;
     EntryType type;
@@ -67,9 +74,15 @@ class Log {
   };
 
   const Meta& meta(Index i) const {
-    const std::size_t k = i - base_index_ - 1;
+    const std::size_t k = head_ + (i - base_index_ - 1);
     return blocks_[k / kBlockEntries][k % kBlockEntries];
   }
+  Chunk& chunk(std::uint32_t id) { return chunks_[static_cast<std::uint32_t>(id - first_chunk_)]; }
+  const Chunk& chunk(std::uint32_t id) const {
+    return chunks_[static_cast<std::uint32_t>(id - first_chunk_)];
+  }
+  // Keep a freed chunk for reuse (a bounded number of them).
+  void recycle(Chunk&& c);
   // Where `len` payload bytes go: the current chunk if they fit, else a new
   // (or recycled) one; an entry larger than a chunk gets a chunk of its own.
   std::uint32_t chunk_for(std::size_t len);
@@ -78,9 +91,12 @@ class Log {
   Term base_term_ = 0;
   Index dirty_from_ = 0;
   std::size_t count_ = 0;  // entries held
+  std::size_t head_ = 0;   // slot of the first entry in blocks_[0]
   std::vector<std::unique_ptr<Meta[]>> blocks_;
+  std::vector<std::unique_ptr<Meta[]>> spare_blocks_;
   std::vector<Chunk> chunks_;
-  Chunk spare_;  // the last chunk freed by a truncation, kept for reuse
+  std::uint32_t first_chunk_ = 0;    // id of chunks_[0]
+  std::vector<Chunk> spare_chunks_;  // freed by truncation or compaction, reused
   std::size_t payload_bytes_ = 0;
 };
 

@@ -39,6 +39,20 @@ enum class MsgType : std::uint8_t {
   kRequestVoteResponse = 2,
   kAppendEntries = 3,
   kAppendEntriesResponse = 4,
+  kInstallSnapshot = 5,
+  kInstallSnapshotResponse = 6,
+};
+
+// What libraft records about a snapshot besides the state machine's bytes:
+// the last log position it covers, the configuration at that point, and the
+// size and CRC32C of the bytes (so a transfer or a disk can be verified).
+// Stored with the snapshot (storage's meta) and sent in every InstallSnapshot.
+struct SnapshotInfo {
+  Index index = 0;  // last included index (0: no snapshot)
+  Term term = 0;    // its term
+  std::uint64_t size = 0;
+  std::uint32_t crc = 0;       // CRC32C of the `size` bytes
+  std::vector<NodeId> voters;  // every voter, ascending
 };
 
 // One message.  Fields that a type does not use are zero.  `entries` views
@@ -73,6 +87,20 @@ struct Message {
   Index reject_index = 0;
   Index hint_index = 0;
   Term hint_term = 0;
+
+  // InstallSnapshot: `snapshot` describes the whole snapshot and `commit` is
+  // the leader's commit index; this message carries bytes [offset, offset +
+  // chunk_len) of it.  On receipt `chunk` points into the frame; on send the
+  // core leaves it null and the driver reads the bytes from storage.
+  // InstallSnapshotResponse: snapshot.index names the transfer; `offset` is
+  // the next byte the follower expects; `success` means installed (then
+  // match_index is the snapshot's index); `rewind` asks the leader to resend
+  // from `offset` (a chunk arrived out of order or the transfer restarted).
+  SnapshotInfo snapshot;
+  std::uint64_t offset = 0;
+  const std::uint8_t* chunk = nullptr;
+  std::size_t chunk_len = 0;
+  bool rewind = false;
 };
 
 }  // namespace raft

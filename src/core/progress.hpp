@@ -13,6 +13,7 @@ struct Progress {
   enum class Mode : std::uint8_t {
     kProbe,      // position unknown: one AppendEntries at a time
     kReplicate,  // position known: stream entries, up to max_inflight ahead
+    kSnapshot,   // needs entries we compacted: stream the snapshot in chunks
   };
 
   NodeId id = 0;
@@ -22,7 +23,14 @@ struct Progress {
   bool probe_sent = false;     // in kProbe: a request is outstanding
   bool recent_active = false;  // heard from since the last check-quorum round
   Index commit_sent = 0;       // the commit index in the last message sent
-  std::deque<Index> inflight;  // last index of each unacknowledged batch
+  std::deque<Index> inflight;  // last index (kSnapshot: end offset) of each unacknowledged send
+
+  // kSnapshot: the snapshot being sent (go-back-N over its bytes).
+  Index snap_index = 0;
+  std::uint64_t snap_next = 0;         // offset of the next chunk to send
+  std::uint64_t snap_acked = 0;        // bytes the follower confirmed, in order
+  std::uint64_t snap_acked_at_hb = 0;  // snap_acked at the previous heartbeat
+  bool snap_all_sent = false;          // the last chunk went out since the last rewind
 
   void reset(Index last_index) {
     match = 0;
@@ -43,6 +51,29 @@ struct Progress {
     mode = Mode::kProbe;
     next = new_next;
     probe_sent = false;
+    inflight.clear();
+  }
+
+  void become_replicate(Index match_index) {
+    mode = Mode::kReplicate;
+    match = match_index;
+    next = match_index + 1;
+    inflight.clear();
+  }
+
+  void become_snapshot(Index index) {
+    mode = Mode::kSnapshot;
+    snap_index = index;
+    inflight.clear();
+    rewind_snapshot(0);
+  }
+
+  // Resend from `offset`: everything after it is presumed lost.
+  void rewind_snapshot(std::uint64_t offset) {
+    snap_next = offset;
+    snap_acked = offset;
+    snap_acked_at_hb = offset;
+    snap_all_sent = false;
     inflight.clear();
   }
 };

@@ -41,7 +41,9 @@ void Core::flush() {
   for (auto& p : progress_) {
     bool sent = false;
     while (send_append(p, false)) sent = true;
-    if (!sent && p.commit_sent < commit_ && p.match > p.commit_sent) send_append(p, true);
+    if (!sent && p.mode != Progress::Mode::kSnapshot && p.commit_sent < commit_ &&
+        p.match > p.commit_sent)
+      send_append(p, true);
   }
 }
 
@@ -49,7 +51,11 @@ void Core::broadcast_heartbeat() {
   for (auto& p : progress_) {
     // A heartbeat also re-probes a follower whose last probe went unanswered.
     if (p.mode == Progress::Mode::kProbe) p.probe_sent = false;
-    send_append(p, true);
+    if (p.mode == Progress::Mode::kSnapshot) {
+      send_snapshot(p, true);
+    } else {
+      send_append(p, true);
+    }
   }
 }
 
@@ -60,6 +66,14 @@ void Core::broadcast_heartbeat() {
 // rejects it and the leader falls back to probing: loss is repaired without
 // a separate retransmission timer.
 bool Core::send_append(Progress& p, bool allow_empty) {
+  if (p.mode != Progress::Mode::kSnapshot && p.next <= log_.base_index()) {
+    // The entry before p.next was compacted away: its term is unknown, so
+    // no AppendEntries can be checked against it.  Send the snapshot.
+    logf(LogLevel::kInfo, "term %llu: %llu needs index %llu, compacted; sending snapshot %llu",
+         ull(term_), ull(p.id), ull(p.next), ull(snapshot_.index));
+    p.become_snapshot(snapshot_.index);
+  }
+  if (p.mode == Progress::Mode::kSnapshot) return send_snapshot(p, false);
   const bool window_open =
       p.mode == Progress::Mode::kProbe ? !p.probe_sent : p.inflight.size() < config_.max_inflight;
   const bool has_entries = p.next <= log_.last_index();
@@ -98,6 +112,17 @@ void Core::on_append_response(const Message& m) {
   Progress* p = progress_of(m.from);
   if (p == nullptr) return;
   p->recent_active = true;
+
+  if (p->mode == Progress::Mode::kSnapshot) {
+    // Only an acknowledgement that lets appends resume ends a transfer
+    // early (it was sent before the transfer began, or crossed it).
+    if (m.success && m.match_index > p->match && m.match_index >= log_.base_index() &&
+        m.match_index <= log_.last_index()) {
+      p->become_replicate(m.match_index);
+      maybe_commit();
+    }
+    return;
+  }
 
   if (m.success) {
     if (m.match_index > log_.last_index()) {
@@ -215,6 +240,13 @@ void Core::on_append_entries(const Message& m) {
   last_leader_contact_ = now_;
   reset_election_timer();
 
+  // Entries at or below our log's base are in our snapshot, which holds
+  // only committed entries: they match the leader's.  Skip them.
+  std::size_t skip = 0;
+  if (m.prev_log_index < log_.base_index()) {
+    skip = static_cast<std::size_t>(
+        std::min<Index>(log_.base_index() - m.prev_log_index, m.entries.size()));
+  }
   Message& r = start_message(MsgType::kAppendEntriesResponse, m.from);
   if (m.prev_log_index > log_.last_index()) {
     r.reject_index = m.prev_log_index;
@@ -222,7 +254,7 @@ void Core::on_append_entries(const Message& m) {
     send(r);
     return;
   }
-  if (log_.term_at(m.prev_log_index) != m.prev_log_term) {
+  if (m.prev_log_index >= log_.base_index() && log_.term_at(m.prev_log_index) != m.prev_log_term) {
     // Report the conflicting term and where it starts in our log, so the
     // leader can skip it in one round trip.  Entries up to the commit index
     // match every leader's, so the search stops there.
@@ -240,8 +272,9 @@ void Core::on_append_entries(const Message& m) {
   // Append what is new; drop our suffix only from the first real conflict.
   // Entries we already hold with the same term are the same entries (Log
   // Matching), so a late or duplicated request never truncates.
-  Index index = m.prev_log_index;
-  for (const EntryView& e : m.entries) {
+  Index index = m.prev_log_index + skip;
+  for (std::size_t k = skip; k < m.entries.size(); ++k) {
+    const EntryView& e = m.entries[k];
     ++index;
     if (index <= log_.last_index()) {
       if (log_.term_at(index) == e.term) continue;
@@ -271,11 +304,15 @@ void Core::truncate_from(Index index) {
   logf(LogLevel::kInfo, "term %llu: dropping entries %llu..%llu that conflict with the leader",
        ull(term_), ull(index), ull(log_.last_index()));
   log_.truncate_from(index);
-  // Our own proposals in the dropped range are not lost yet: other replicas
-  // may hold them and a later leader may still commit them (in clusters of
-  // five or more).  They are decided when their index commits.
+  displace_pending_from(index);
+}
+
+// Our own proposals in a dropped range are not lost yet: other replicas may
+// hold them and a later leader may still commit them (in clusters of five
+// or more).  They are decided when their index commits.
+void Core::displace_pending_from(Index from) {
   std::deque<Pending> dropped;
-  while (!pending_.empty() && pending_.back().index >= index) {
+  while (!pending_.empty() && pending_.back().index >= from) {
     dropped.push_front(pending_.back());
     pending_.pop_back();
   }

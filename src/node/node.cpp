@@ -91,9 +91,11 @@ int Node::open_storage(const core::Config& config, const Limits& limits, raft_st
 
 int Node::restore(std::string& why) {
   storage::Loaded loaded;
-  const int rc = storage::load(storage_, loaded, why);
+  int rc = storage::load(storage_, loaded, why);
   if (rc != RAFT_OK) return rc;
-  core_->restore(loaded.term, loaded.vote, loaded.entries);
+  rc = restore_snapshot(loaded, why);
+  if (rc != RAFT_OK) return rc;
+  core_->restore(loaded.term, loaded.vote, loaded.snapshot, loaded.entries);
   persisted_term_ = loaded.term;
   persisted_vote_ = loaded.vote;
   persisted_last_ = core_->log().last_index();
@@ -285,8 +287,11 @@ int Node::turn(std::uint64_t now_ms, std::uint64_t* next_deadline_ms) {
   const int prc = persist();
   if (prc != RAFT_OK) return prc;
   deliver_outputs();
+  const int irc = load_installed();
+  if (irc != RAFT_OK) return irc;
   report_transitions();
-  apply_committed();
+  apply_or_save();
+  if (storage_error_ != RAFT_OK) return storage_error_;
   // Published before the leader callback, so raft_node_status called from it
   // already shows the new term and role.
   publish_status();
@@ -294,7 +299,9 @@ int Node::turn(std::uint64_t now_ms, std::uint64_t* next_deadline_ms) {
     reported_leader_ = core_->leader();
     if (cb_.leader != nullptr) cb_.leader(reported_leader_, user_);
   }
-  if (next_deadline_ms != nullptr) *next_deadline_ms = more ? now_ms : core_->next_deadline();
+  // A save in steps continues at once; so does a turn cut short by a flood.
+  if (next_deadline_ms != nullptr)
+    *next_deadline_ms = more || saving_ ? now_ms : core_->next_deadline();
   return rc;
 }
 
@@ -343,6 +350,7 @@ void Node::accept_frame(const void* msg, std::size_t len) {
 }
 
 int Node::persist() {
+  if (storage_error_ != RAFT_OK) return storage_error_;  // failed during the turn
   if (memory_storage_) {
     // Nothing to write: the core's log is the only copy.
     core_->log_persisted();
@@ -391,15 +399,20 @@ int Node::persist() {
 
 int Node::storage_failed(const char* call, int rc) {
   if (rc >= 0) rc = RAFT_EIO;  // a positive code is still a failure
+  const char* detail = builtin_storage_ ? storage::file_storage_error(storage_.ctx) : "";
+  return halt_for_good(rc, std::string("storage ") + call + " failed (" + error_text(rc) + ")" +
+                               (*detail ? ": " : "") + detail);
+}
+
+int Node::halt_for_good(int rc, const std::string& description) {
+  if (storage_error_ != RAFT_OK) return storage_error_;  // already halted
   storage_error_ = rc;
   // What this turn produced depends on writes that may not be durable:
   // none of it may leave.  The node stops; recreating it reloads what is.
   outbox_.clear();
   out_bytes_.clear();
   reports_.clear();
-  const char* detail = builtin_storage_ ? storage::file_storage_error(storage_.ctx) : "";
-  logf(RAFT_LOG_ERROR, "storage %s failed (%s)%s%s; the node stops", call, error_text(rc),
-       *detail ? ": " : "", detail);
+  logf(RAFT_LOG_ERROR, "%s; the node stops", description.c_str());
   if (reported_leader_ != 0 && cb_.leader != nullptr) cb_.leader(0, user_);
   reported_leader_ = 0;
   {
@@ -407,13 +420,19 @@ int Node::storage_failed(const char* call, int rc) {
     snapshot_.role = RAFT_FOLLOWER;
     snapshot_.leader = RAFT_NO_ID;
   }
-  storage_failure_ = std::string("storage ") + call + " failed (" + error_text(rc) + ")" +
-                     (*detail ? ": " : "") + detail;
+  storage_failure_ = description;
   return fail(rc, "%s", storage_failure_.c_str());
 }
 
 void Node::send(const Message& m) {
+  if (storage_error_ != RAFT_OK) return;  // halted: nothing more leaves
   const std::size_t offset = out_bytes_.size();
+  if (m.type == MsgType::kInstallSnapshot) {
+    if (!read_chunk(m)) return;
+    wire::encode(chunk_msg_, limits_.cluster_id, out_bytes_);
+    outbox_.push_back(Outgoing{m.to, offset, out_bytes_.size() - offset});
+    return;
+  }
   wire::encode(m, limits_.cluster_id, out_bytes_);
   outbox_.push_back(Outgoing{m.to, offset, out_bytes_.size() - offset});
 }
@@ -441,6 +460,15 @@ void Node::report_transitions() {
   reports_.clear();
 }
 
+void Node::apply_or_save() {
+  if (saving_) {
+    // The state must stay as of the snapshot's index until it is saved.
+    if (continue_save() != RAFT_OK || saving_) return;
+  }
+  apply_committed();
+  maybe_start_save();
+}
+
 void Node::apply_committed() {
   while (core_->applied_index() < core_->commit_index()) {
     const Index index = core_->applied_index() + 1;
@@ -465,7 +493,7 @@ void Node::publish_status() {
   snapshot_.commit_index = core_->commit_index();
   snapshot_.applied_index = core_->applied_index();
   snapshot_.last_index = core_->log().last_index();
-  snapshot_.snapshot_index = core_->log().base_index();
+  snapshot_.snapshot_index = core_->snapshot().index;
   snapshot_.msgs_sent = msgs_sent_;
   snapshot_.msgs_received = msgs_received_;
   snapshot_.msgs_rejected = msgs_rejected_;

@@ -18,6 +18,7 @@
 #include "node/error_slots.hpp"
 #include "node/options.hpp"
 #include "node/proposal_queue.hpp"
+#include "node/snapshot_io.hpp"
 #include "raft.h"
 #include "storage/storage.hpp"
 
@@ -63,6 +64,20 @@ class Node final : private core::Effects {
   // the storage's error (after which the node is stopped for good).
   int persist();
   int storage_failed(const char* call, int rc);
+  // Stops the node for good with `rc`: nothing more is sent or written.
+  int halt_for_good(int rc, const std::string& description);
+
+  // snapshots.cpp
+  int restore_snapshot(const storage::Loaded& loaded, std::string& why);
+  int load_snapshot(const SnapshotInfo& info, std::string& why);
+  int load_installed();
+  int continue_save();
+  void maybe_start_save();
+  bool read_chunk(const Message& m);
+  bool snapshot_chunk(const SnapshotInfo& info, std::uint64_t offset, const std::uint8_t* data,
+                      std::size_t len) override;
+  bool snapshot_complete(const SnapshotInfo& info) override;
+  void snapshot_installed(const SnapshotInfo& info, bool kept_suffix) override;
 
   // core::Effects
   void send(const Message& m) override;
@@ -75,6 +90,7 @@ class Node final : private core::Effects {
   int receive_messages(bool* more);
   void accept_frame(const void* msg, std::size_t len);
   void deliver_outputs();
+  void apply_or_save();
   void apply_committed();
   void report_transitions();
   void publish_status();
@@ -114,6 +130,19 @@ class Node final : private core::Effects {
   Index persisted_last_ = 0;
   std::vector<raft_entry> to_persist_;
   NodeId reported_leader_ = 0;
+
+  // Snapshots (snapshots.cpp).
+  std::uint32_t incoming_crc_ = 0;  // of the leader's snapshot being received
+  std::uint64_t incoming_bytes_ = 0;
+  bool install_to_load_ = false;  // the core adopted install_: load it into the state machine
+  SnapshotInfo install_;
+  bool saving_ = false;  // snapshot_save asked to be called again
+  raft_snapshot_writer writer_;
+  Index save_index_ = 0;
+  Index last_save_try_ = 0;  // applied index of the last save started
+  std::vector<std::uint8_t> meta_buf_;
+  std::vector<std::uint8_t> chunk_buf_;
+  Message chunk_msg_;  // an outgoing InstallSnapshot with its bytes attached
   std::uint64_t msgs_sent_ = 0, msgs_received_ = 0, msgs_rejected_ = 0;
 
   // Shared with other threads.

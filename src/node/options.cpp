@@ -6,6 +6,7 @@
 #include <random>
 
 #include "core/rng.hpp"
+#include "wire/snapshot_meta.hpp"
 
 namespace raft::node {
 
@@ -68,7 +69,26 @@ int translate_options(const raft_options& opt, const raft_callbacks& cb, core::C
         st.truncate == nullptr || st.sync == nullptr)
       return invalid(
           "options.storage: load, save_hard_state, append, truncate and sync are required");
+    const int snapshot_fns = (st.snapshot_begin != nullptr) + (st.snapshot_write != nullptr) +
+                             (st.snapshot_commit != nullptr) + (st.snapshot_meta != nullptr) +
+                             (st.snapshot_read != nullptr) + (st.compact != nullptr);
+    if (snapshot_fns != 0 && snapshot_fns != 6)
+      return invalid("options.storage: set all six snapshot functions or none");
   }
+  const bool storage_has_snapshots =
+      opt.storage == nullptr || opt.storage->snapshot_begin != nullptr;
+  if ((cb.snapshot_save == nullptr) != (cb.snapshot_load == nullptr))
+    return invalid("callbacks.snapshot_save and snapshot_load go together: set both or neither");
+  if (opt.snapshot_interval > 0 && cb.snapshot_save == nullptr)
+    return invalid("options.snapshot_interval needs callbacks.snapshot_save and snapshot_load");
+  if (cb.snapshot_save != nullptr && !storage_has_snapshots) {
+    why = "callbacks.snapshot_save is set but options.storage has no snapshot functions";
+    return RAFT_ENOTSUP;
+  }
+  if (opt.max_snapshot_chunk_bytes == 0)
+    return invalid("options.max_snapshot_chunk_bytes must be at least 1");
+  if (opt.max_snapshot_chunk_bytes > (1u << 30))
+    return invalid("options.max_snapshot_chunk_bytes exceeds 1 GiB");
   if (opt.max_batch_bytes == 0) return invalid("options.max_batch_bytes must be at least 1");
   if (opt.max_inflight == 0) return invalid("options.max_inflight must be at least 1");
   if (opt.max_entry_bytes == 0) return invalid("options.max_entry_bytes must be at least 1");
@@ -100,11 +120,17 @@ int translate_options(const raft_options& opt, const raft_callbacks& cb, core::C
   config.max_batch_bytes = opt.max_batch_bytes;
   config.max_inflight = opt.max_inflight;
   config.track_transitions = cb.transition_state != nullptr;
+  config.snapshot_chunk_bytes = opt.max_snapshot_chunk_bytes;
+  config.can_install_snapshots = cb.snapshot_load != nullptr;
 
   limits.max_entry_bytes = opt.max_entry_bytes;
   limits.max_queue_bytes = opt.max_queue_bytes;
   limits.max_frame_bytes =
-      static_cast<std::size_t>(opt.max_batch_bytes) + opt.max_entry_bytes + kFrameSlack;
+      std::max<std::size_t>(static_cast<std::size_t>(opt.max_batch_bytes) + opt.max_entry_bytes,
+                            opt.max_snapshot_chunk_bytes + wire::kSnapshotMetaMaxBytes) +
+      kFrameSlack;
+  limits.snapshot_interval = opt.snapshot_interval;
+  limits.snapshot_trailing = opt.snapshot_trailing;
   limits.cluster_id = opt.cluster_id;
   limits.log_level = opt.log_level;
   if (opt.data_dir != nullptr) limits.data_dir = opt.data_dir;

@@ -16,6 +16,8 @@ struct Limits {
   std::size_t max_frame_bytes = 0;  // largest inbound frame accepted
   std::uint64_t cluster_id = 0;
   raft_log_level log_level = RAFT_LOG_WARN;
+  std::uint64_t snapshot_interval = 0;  // 0: never
+  std::uint64_t snapshot_trailing = 0;
   std::string data_dir;  // empty: no built-in durable storage
   bool has_user_storage = false;
   raft_storage user_storage{};  // valid when has_user_storage

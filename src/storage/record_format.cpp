@@ -39,11 +39,16 @@ void put_segment_header(std::vector<std::uint8_t>& out, std::uint64_t sequence) 
   wire::le::store32(p + 24, wire::crc32c(p, 24));
 }
 
-bool check_segment_header(const std::uint8_t* buf, std::size_t len, std::uint64_t sequence) {
-  if (len < kSegmentHeaderBytes) return false;
-  return std::memcmp(buf, kSegmentMagic, 8) == 0 && wire::le::load32(buf + 8) == kFormatVersion &&
-         wire::le::load32(buf + 12) == 0 && wire::le::load64(buf + 16) == sequence &&
-         wire::le::load32(buf + 24) == wire::crc32c(buf, 24) && wire::le::load32(buf + 28) == 0;
+std::uint32_t segment_header_version(const std::uint8_t* buf, std::size_t len,
+                                     std::uint64_t sequence) {
+  if (len < kSegmentHeaderBytes) return 0;
+  const std::uint32_t version = wire::le::load32(buf + 8);
+  const bool ok = std::memcmp(buf, kSegmentMagic, 8) == 0 && version >= kOldestFormatVersion &&
+                  version <= kFormatVersion && wire::le::load32(buf + 12) == 0 &&
+                  wire::le::load64(buf + 16) == sequence &&
+                  wire::le::load32(buf + 24) == wire::crc32c(buf, 24) &&
+                  wire::le::load32(buf + 28) == 0;
+  return ok ? version : 0;
 }
 
 void put_entry(std::vector<std::uint8_t>& out, Index index, Term term, std::uint64_t id,
@@ -72,10 +77,19 @@ void put_truncate(std::vector<std::uint8_t>& out, Index from) {
   seal_record(out, at);
 }
 
+void put_start(std::vector<std::uint8_t>& out, Term term, NodeId vote, Index next) {
+  const std::size_t at = begin_record(out, RecordType::kStart, 24);
+  std::uint8_t* p = out.data() + at + kRecordHeaderBytes;
+  wire::le::store64(p, term);
+  wire::le::store64(p + 8, vote);
+  wire::le::store64(p + 16, next);
+  seal_record(out, at);
+}
+
 Parse parse_record(const std::uint8_t* buf, std::size_t len, Record& out) {
   if (len < kRecordHeaderBytes) return Parse::kIncomplete;
   const std::uint8_t type = buf[4];
-  if (type < 1 || type > 3 || buf[5] != 0 || buf[6] != 0 || buf[7] != 0) return Parse::kInvalid;
+  if (type < 1 || type > 4 || buf[5] != 0 || buf[6] != 0 || buf[7] != 0) return Parse::kInvalid;
   const std::uint32_t payload = wire::le::load32(buf + 8);
   if (payload > kMaxRecordPayload) return Parse::kInvalid;
   if (len - kRecordHeaderBytes < payload) return Parse::kIncomplete;
@@ -110,6 +124,13 @@ Parse parse_record(const std::uint8_t* buf, std::size_t len, Record& out) {
       if (payload != 8) return Parse::kInvalid;
       out.from = wire::le::load64(p);
       if (out.from == 0) return Parse::kInvalid;
+      return Parse::kOk;
+    case RecordType::kStart:
+      if (payload != 24) return Parse::kInvalid;
+      out.term = wire::le::load64(p);
+      out.vote = wire::le::load64(p + 8);
+      out.next = wire::le::load64(p + 16);
+      if (out.next == 0) return Parse::kInvalid;
       return Parse::kOk;
   }
   return Parse::kInvalid;

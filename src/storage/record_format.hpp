@@ -12,13 +12,19 @@
 namespace raft::storage::format {
 
 inline constexpr char kSegmentMagic[8] = {'L', 'R', 'F', 'T', 'L', 'O', 'G', '1'};
-inline constexpr std::uint32_t kFormatVersion = 1;
+// Version 2 segments begin with a start record; version 1 segments (written
+// before log compaction existed) are still read.
+inline constexpr std::uint32_t kFormatVersion = 2;
+inline constexpr std::uint32_t kOldestFormatVersion = 1;
 inline constexpr std::size_t kSegmentHeaderBytes = 32;
 inline constexpr std::size_t kRecordHeaderBytes = 12;
 inline constexpr std::size_t kEntryFixedBytes = 28;  // index, term, id, type
 inline constexpr std::uint32_t kMaxRecordPayload = (1u << 30) + 64;
+inline constexpr std::size_t kStartRecordBytes = kRecordHeaderBytes + 24;
 
-enum class RecordType : std::uint8_t { kEntry = 1, kHardState = 2, kTruncate = 3 };
+// kStart opens every version-2 segment: the durable hard state and the index
+// the next entry has, so that the segments before it can be deleted.
+enum class RecordType : std::uint8_t { kEntry = 1, kHardState = 2, kTruncate = 3, kStart = 4 };
 
 // One decoded record; `data` points into the buffer that was parsed.
 struct Record {
@@ -27,21 +33,29 @@ struct Record {
   // kEntry
   Index index = 0;
   EntryView entry;
-  // kHardState
+  // kHardState, kStart
   Term term = 0;
   NodeId vote = 0;
   // kTruncate
   Index from = 0;
+  // kStart
+  Index next = 0;
 };
 
 void put_segment_header(std::vector<std::uint8_t>& out, std::uint64_t sequence);
-// True if buf holds a valid header for the given sequence number.
-bool check_segment_header(const std::uint8_t* buf, std::size_t len, std::uint64_t sequence);
+// The format version of a valid header for the given sequence number, or 0
+// when buf does not hold one (or holds a version this library does not know).
+std::uint32_t segment_header_version(const std::uint8_t* buf, std::size_t len,
+                                     std::uint64_t sequence);
+inline bool check_segment_header(const std::uint8_t* buf, std::size_t len, std::uint64_t sequence) {
+  return segment_header_version(buf, len, sequence) != 0;
+}
 
 void put_entry(std::vector<std::uint8_t>& out, Index index, Term term, std::uint64_t id,
                std::uint32_t type, const void* data, std::size_t len);
 void put_hard_state(std::vector<std::uint8_t>& out, Term term, NodeId vote);
 void put_truncate(std::vector<std::uint8_t>& out, Index from);
+void put_start(std::vector<std::uint8_t>& out, Term term, NodeId vote, Index next);
 
 enum class Parse { kOk, kIncomplete, kInvalid };
 // Parses the record at buf[0..len).  kIncomplete: the bytes end inside it;

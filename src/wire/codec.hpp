@@ -40,6 +40,10 @@ inline constexpr std::size_t kRequestVoteResponseBodyBytes = 2;
 inline constexpr std::size_t kAppendEntriesFixedBytes = 28;  // before the first entry
 inline constexpr std::size_t kEntryHeaderBytes = 21;         // per entry, before its payload
 inline constexpr std::size_t kAppendEntriesResponseBodyBytes = 33;
+// InstallSnapshot: commit, offset, meta_len, chunk_len; then the meta
+// (wire/snapshot_meta.hpp) and the chunk.
+inline constexpr std::size_t kInstallSnapshotFixedBytes = 24;
+inline constexpr std::size_t kInstallSnapshotResponseBodyBytes = 26;
 
 // Byte offsets of the header fields inside a frame.
 inline constexpr std::size_t kOffMagic = 0;
@@ -59,7 +63,9 @@ std::size_t encoded_size(const Message& m);
 // fields of m.type are written.  Preconditions (the core guarantees them; a
 // violation yields a frame every decoder rejects, never memory unsafety):
 // m.entries.size() and every entry's len fit in 32 bits, and the body is
-// below 4 GiB.
+// below 4 GiB.  For an InstallSnapshot, m.chunk holds m.chunk_len bytes (it may
+// be null only when chunk_len is 0) and m.snapshot is a valid meta (see
+// decode_snapshot_meta) covering [offset, offset + chunk_len).
 void encode(const Message& m, std::uint64_t cluster_id, std::vector<std::uint8_t>& out);
 
 // Rewrites the `to` field of a frame produced by encode() (len bytes at
@@ -68,11 +74,13 @@ void encode(const Message& m, std::uint64_t cluster_id, std::vector<std::uint8_t
 void retarget(std::uint8_t* frame, std::size_t len, NodeId to);
 
 // Decodes exactly one frame occupying all of [buf, buf+len).  On success fills
-// `out` (every field; those the type does not use are zero; entries are views
-// into buf, valid as long as buf is) and returns kOk.  On failure returns the
-// first problem found, out.entries is empty and the other fields of out are
-// unspecified.  Never reads outside [buf, buf+len); allocates at most
-// out.entries' storage, bounded by the frame's length.  A buffer longer than
+// `out` (every field; those the type does not use are zero; entries and an
+// InstallSnapshot's chunk are views into buf, valid as long as buf is) and
+// returns kOk.  On failure returns the first problem found, out.entries and
+// out.snapshot.voters are empty and the other fields of out are unspecified.
+// Never reads outside [buf, buf+len); allocates at most out.entries' storage,
+// bounded by the frame's length, and out.snapshot.voters' (at most
+// kSnapshotMetaMaxVoters ids).  A buffer longer than
 // max_frame_bytes, or a header claiming a longer frame, is kTooBig.
 DecodeError decode(const std::uint8_t* buf, std::size_t len, std::uint64_t expected_cluster_id,
                    std::size_t max_frame_bytes, Message& out);

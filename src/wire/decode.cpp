@@ -5,6 +5,7 @@
 #include "wire/codec.hpp"
 #include "wire/crc32c.hpp"
 #include "wire/le.hpp"
+#include "wire/snapshot_meta.hpp"
 
 namespace raft::wire {
 namespace {
@@ -18,7 +19,7 @@ bool read_bool(std::uint8_t byte, bool& out) {
 
 bool known_type(std::uint8_t t) {
   return t >= static_cast<std::uint8_t>(MsgType::kRequestVote) &&
-         t <= static_cast<std::uint8_t>(MsgType::kAppendEntriesResponse);
+         t <= static_cast<std::uint8_t>(MsgType::kInstallSnapshotResponse);
 }
 
 bool known_entry_type(std::uint8_t t) {
@@ -26,12 +27,16 @@ bool known_entry_type(std::uint8_t t) {
          t == static_cast<std::uint8_t>(EntryType::kNoop);
 }
 
-// Zero every field but keep the entries' capacity for the next frame.
+// Zero every field but keep the entries' and voters' capacity for the next
+// frame.
 void reset(Message& m) {
   std::vector<EntryView> entries = std::move(m.entries);
+  std::vector<NodeId> voters = std::move(m.snapshot.voters);
   entries.clear();
+  voters.clear();
   m = Message{};
   m.entries = std::move(entries);
+  m.snapshot.voters = std::move(voters);
 }
 
 E check_envelope(const std::uint8_t* buf, std::size_t len, std::size_t max_frame_bytes) {
@@ -117,6 +122,33 @@ E get_append_entries(const std::uint8_t* p, std::size_t n, Message& out) {
   return p == end ? E::kOk : E::kBadLength;
 }
 
+E get_install_snapshot(const std::uint8_t* p, std::size_t n, Message& out) {
+  if (n < kInstallSnapshotFixedBytes) return E::kBadLength;
+  out.commit = le::load64(p);
+  out.offset = le::load64(p + 8);
+  const std::size_t meta_len = le::load32(p + 16);
+  const std::size_t chunk_len = le::load32(p + 20);
+  // Compared without adding, so no sum can wrap (size_t may be 32 bits).
+  const std::size_t rest = n - kInstallSnapshotFixedBytes;
+  if (meta_len > rest || chunk_len != rest - meta_len) return E::kBadLength;
+  const std::uint8_t* const meta = p + kInstallSnapshotFixedBytes;
+  if (!decode_snapshot_meta(meta, meta_len, out.snapshot)) return E::kBadField;
+  const std::uint64_t size = out.snapshot.size;
+  if (chunk_len > size || out.offset > size - chunk_len) return E::kBadField;
+  out.chunk_len = chunk_len;
+  out.chunk = chunk_len == 0 ? nullptr : meta + meta_len;
+  return E::kOk;
+}
+
+E get_install_snapshot_response(const std::uint8_t* p, std::size_t n, Message& out) {
+  if (n != kInstallSnapshotResponseBodyBytes) return E::kBadLength;
+  out.snapshot.index = le::load64(p);
+  out.offset = le::load64(p + 8);
+  out.match_index = le::load64(p + 16);
+  if (!read_bool(p[24], out.success)) return E::kBadField;
+  return read_bool(p[25], out.rewind) ? E::kOk : E::kBadField;
+}
+
 E get_body(const std::uint8_t* p, std::size_t n, Message& out) {
   switch (out.type) {
     case MsgType::kRequestVote:
@@ -127,6 +159,10 @@ E get_body(const std::uint8_t* p, std::size_t n, Message& out) {
       return get_append_entries(p, n, out);
     case MsgType::kAppendEntriesResponse:
       return get_append_entries_response(p, n, out);
+    case MsgType::kInstallSnapshot:
+      return get_install_snapshot(p, n, out);
+    case MsgType::kInstallSnapshotResponse:
+      return get_install_snapshot_response(p, n, out);
   }
   return E::kBadType;
 }
@@ -146,7 +182,10 @@ E decode_frame(const std::uint8_t* buf, std::size_t len, std::uint64_t cluster_i
 DecodeError decode(const std::uint8_t* buf, std::size_t len, std::uint64_t expected_cluster_id,
                    std::size_t max_frame_bytes, Message& out) {
   const E err = decode_frame(buf, len, expected_cluster_id, max_frame_bytes, out);
-  if (err != E::kOk) out.entries.clear();
+  if (err != E::kOk) {
+    out.entries.clear();
+    out.snapshot.voters.clear();
+  }
   return err;
 }
 

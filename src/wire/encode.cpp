@@ -5,6 +5,7 @@
 #include "wire/codec.hpp"
 #include "wire/crc32c.hpp"
 #include "wire/le.hpp"
+#include "wire/snapshot_meta.hpp"
 
 namespace raft::wire {
 namespace {
@@ -13,6 +14,10 @@ std::size_t append_entries_body_size(const Message& m) {
   std::size_t n = kAppendEntriesFixedBytes + m.entries.size() * kEntryHeaderBytes;
   for (const EntryView& e : m.entries) n += e.len;
   return n;
+}
+
+std::size_t install_snapshot_body_size(const Message& m) {
+  return kInstallSnapshotFixedBytes + snapshot_meta_size(m.snapshot) + m.chunk_len;
 }
 
 // No default: a MsgType added to core/message.hpp without a wire encoding is
@@ -27,6 +32,10 @@ std::size_t body_size(const Message& m) {
       return append_entries_body_size(m);
     case MsgType::kAppendEntriesResponse:
       return kAppendEntriesResponseBodyBytes;
+    case MsgType::kInstallSnapshot:
+      return install_snapshot_body_size(m);
+    case MsgType::kInstallSnapshotResponse:
+      return kInstallSnapshotResponseBodyBytes;
   }
   return 0;  // an out-of-range value: header only, which every decoder rejects
 }
@@ -83,6 +92,31 @@ std::uint8_t* put_append_entries_response(std::uint8_t* p, const Message& m) {
   return put_bool(p, m.success);
 }
 
+// The meta is encoded by its own codec into a small scratch vector (at most
+// ~8 KiB: the voters bound it) and copied; the chunk, which may be large, is
+// copied once straight into the frame.
+std::uint8_t* put_install_snapshot(std::uint8_t* p, const Message& m) {
+  std::vector<std::uint8_t> meta;
+  meta.reserve(snapshot_meta_size(m.snapshot));
+  encode_snapshot_meta(m.snapshot, meta);
+  p = le::store64(p, m.commit);
+  p = le::store64(p, m.offset);
+  p = le::store32(p, static_cast<std::uint32_t>(meta.size()));
+  p = le::store32(p, static_cast<std::uint32_t>(m.chunk_len));
+  std::memcpy(p, meta.data(), meta.size());
+  p += meta.size();
+  if (m.chunk_len != 0) std::memcpy(p, m.chunk, m.chunk_len);  // chunk may be null when 0
+  return p + m.chunk_len;
+}
+
+std::uint8_t* put_install_snapshot_response(std::uint8_t* p, const Message& m) {
+  p = le::store64(p, m.snapshot.index);
+  p = le::store64(p, m.offset);
+  p = le::store64(p, m.match_index);
+  p = put_bool(p, m.success);
+  return put_bool(p, m.rewind);
+}
+
 std::uint8_t* put_body(std::uint8_t* p, const Message& m) {
   switch (m.type) {
     case MsgType::kRequestVote:
@@ -93,6 +127,10 @@ std::uint8_t* put_body(std::uint8_t* p, const Message& m) {
       return put_append_entries(p, m);
     case MsgType::kAppendEntriesResponse:
       return put_append_entries_response(p, m);
+    case MsgType::kInstallSnapshot:
+      return put_install_snapshot(p, m);
+    case MsgType::kInstallSnapshotResponse:
+      return put_install_snapshot_response(p, m);
   }
   return p;
 }

@@ -24,6 +24,8 @@ static void take_functions(void) {
   void (*stop)(raft_node*) = raft_node_stop;
   int (*status)(raft_node*, raft_status*) = raft_node_status;
   const char* (*errmsg)(const raft_node*) = raft_node_errmsg;
+  int (*snapshot_write)(raft_snapshot_writer*, const void*, size_t) = raft_snapshot_write;
+  int64_t (*snapshot_read)(raft_snapshot_reader*, void*, size_t) = raft_snapshot_read;
   (void)version_number;
   (void)version_string;
   (void)strerror_fn;
@@ -40,6 +42,36 @@ static void take_functions(void) {
   (void)stop;
   (void)status;
   (void)errmsg;
+  (void)snapshot_write;
+  (void)snapshot_read;
+}
+
+/* The snapshot callbacks and storage functions, through their declared types. */
+static int save_cb(raft_snapshot_writer* w, uint64_t index, void* user) {
+  (void)w;
+  (void)index;
+  (void)user;
+  return RAFT_SNAPSHOT_MORE;
+}
+static int load_cb(raft_snapshot_reader* r, uint64_t index, void* user) {
+  (void)r;
+  (void)index;
+  (void)user;
+  return RAFT_OK;
+}
+static int meta_fn(void* ctx, void* buf, size_t cap, size_t* meta_len) {
+  (void)ctx;
+  (void)buf;
+  *meta_len = 0;
+  return cap >= RAFT_SNAPSHOT_META_MAX ? RAFT_OK : RAFT_EINVAL;
+}
+static int read_fn(void* ctx, uint64_t offset, void* buf, size_t cap, size_t* got) {
+  (void)ctx;
+  (void)offset;
+  (void)buf;
+  (void)cap;
+  *got = 0;
+  return RAFT_OK;
 }
 
 int main(void) {
@@ -51,9 +83,9 @@ int main(void) {
   raft_node* node = 0;
   raft_id id = RAFT_NO_ID;
   raft_role role = RAFT_LEADER;
-  raft_transition_state ts = RAFT_TRANSITION_ABANDONED_CONFLICT;
+  raft_transition_state ts = RAFT_TRANSITION_UNKNOWN;
   raft_log_level level = RAFT_LOG_DEBUG;
-  int codes[12];
+  int codes[13];
   unsigned long number = RAFT_VERSION_NUMBER;
 
   codes[0] = RAFT_OK;
@@ -68,12 +100,20 @@ int main(void) {
   codes[9] = RAFT_ECALLBACK;
   codes[10] = RAFT_EVERSION;
   codes[11] = RAFT_EINTERNAL;
+  codes[12] = RAFT_ENOTSUP;
   opt.version = RAFT_OPTIONS_VERSION;
   cb.version = RAFT_CALLBACKS_VERSION;
   st.version = RAFT_STATUS_VERSION;
   storage.version = RAFT_STORAGE_VERSION;
   entry.type = RAFT_ENTRY_COMMAND + RAFT_ENTRY_NOOP;
   opt.storage = &storage;
+  opt.snapshot_interval = 1;
+  opt.snapshot_trailing = 0;
+  opt.max_snapshot_chunk_bytes = 1;
+  cb.snapshot_save = save_cb;
+  cb.snapshot_load = load_cb;
+  storage.snapshot_meta = meta_fn;
+  storage.snapshot_read = read_fn;
   take_functions();
   (void)opt;
   (void)cb;

@@ -28,7 +28,19 @@ class CCluster {
     std::uint64_t sent = 0;
     std::string data_dir;
     const raft_storage* storage = nullptr;
+    // Snapshots (when the cluster's snapshot_interval is set): the state is
+    // `applied`, saved as its ids (8 bytes each) in save_steps calls.
+    std::string save_image;  // what the save in progress writes
+    std::size_t save_written = 0;
+    int save_calls = 0;
+    std::vector<std::uint64_t> loads;  // index of every snapshot_load
   };
+
+  // Snapshot settings for nodes started from now on.
+  std::uint64_t snapshot_interval = 0;
+  std::uint64_t snapshot_trailing = 0;
+  std::uint32_t chunk_bytes = 1u << 20;
+  int save_steps = 1;  // > 1: snapshot_save returns RAFT_SNAPSHOT_MORE in between
 
   explicit CCluster(std::size_t n) : replicas_(n) {
     for (std::size_t i = 0; i < n; ++i) {
@@ -79,8 +91,43 @@ class CCluster {
       *len = self->current.size();
       return 1;
     };
+    if (snapshot_interval > 0) {
+      opt.snapshot_interval = snapshot_interval;
+      opt.snapshot_trailing = snapshot_trailing;
+      opt.max_snapshot_chunk_bytes = chunk_bytes;
+      cb.snapshot_save = [](raft_snapshot_writer* w, std::uint64_t, void* u) {
+        auto* self = static_cast<Replica*>(u);
+        if (self->save_written == 0 && self->save_image.empty()) {
+          ++self->save_calls;
+          for (std::uint64_t id : self->applied)
+            self->save_image.append(reinterpret_cast<const char*>(&id), sizeof id);
+        }
+        const int steps = self->cluster->save_steps;
+        const std::size_t slice = self->save_image.size() / static_cast<std::size_t>(steps) + 1;
+        const std::size_t n = std::min(slice, self->save_image.size() - self->save_written);
+        if (raft_snapshot_write(w, self->save_image.data() + self->save_written, n) != RAFT_OK)
+          return RAFT_EIO;
+        self->save_written += n;
+        if (self->save_written < self->save_image.size()) return RAFT_SNAPSHOT_MORE;
+        self->save_image.clear();
+        self->save_written = 0;
+        return RAFT_OK;
+      };
+      cb.snapshot_load = [](raft_snapshot_reader* rd, std::uint64_t index, void* u) {
+        auto* self = static_cast<Replica*>(u);
+        self->loads.push_back(index);
+        self->applied.clear();
+        std::uint64_t id = 0;
+        std::int64_t got;
+        while ((got = raft_snapshot_read(rd, &id, sizeof id)) == sizeof id)
+          self->applied.push_back(id);
+        return got == 0 ? RAFT_OK : RAFT_ECORRUPT;
+      };
+    }
     r.applied.clear();
     r.inbox.clear();
+    r.save_image.clear();
+    r.save_written = 0;
     return raft_node_create(&r.node, &opt, &cb, &r);
   }
 

@@ -52,6 +52,20 @@ class Bench : public core::Effects {
   void transition(std::uint64_t id, core::Transition state) override {
     transitions.emplace_back(id, state);
   }
+  bool snapshot_chunk(const SnapshotInfo& info, std::uint64_t offset, const std::uint8_t* data,
+                      std::size_t len) override {
+    if (offset == 0) received.clear();
+    EXPECT_EQ(offset, received.size()) << "chunks must arrive in order";
+    received.append(reinterpret_cast<const char*>(data), len);
+    chunk_infos.push_back(info.index);
+    return chunk_ok;
+  }
+  bool snapshot_complete(const SnapshotInfo& info) override {
+    return received.size() == info.size && complete_ok;
+  }
+  void snapshot_installed(const SnapshotInfo& info, bool kept_suffix) override {
+    installed.emplace_back(info.index, kept_suffix);
+  }
   bool log_enabled(core::LogLevel) const override { return true; }
   void log(core::LogLevel, const char* text) override { logs.emplace_back(text); }
 
@@ -154,6 +168,12 @@ class Bench : public core::Effects {
   std::vector<std::pair<std::uint64_t, core::Transition>> transitions;
   std::vector<std::string> logs;
   std::uint64_t now = 0;
+  // Snapshot transfer as the driver would see it.
+  std::string received;                           // bytes of the snapshot being received
+  std::vector<Index> chunk_infos;                 // snapshot index of every chunk stored
+  std::vector<std::pair<Index, bool>> installed;  // (index, kept_suffix)
+  bool chunk_ok = true;
+  bool complete_ok = true;
 };
 
 }  // namespace raft::test

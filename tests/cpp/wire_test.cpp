@@ -11,6 +11,7 @@
 #include "wire/codec.hpp"
 #include "wire/crc32c.hpp"
 #include "wire/le.hpp"
+#include "wire/snapshot_meta.hpp"
 
 namespace raft::wire {
 namespace {
@@ -163,6 +164,57 @@ Message append_response(NodeId from, NodeId to, Term term, bool success, Index m
   return m;
 }
 
+// Owns the chunk that an InstallSnapshot points into.
+struct Chunk {
+  Bytes bytes;
+  Message msg;
+};
+
+SnapshotInfo snapshot_info(Index index, Term term, std::uint64_t size,
+                           std::vector<NodeId> voters = {1, 2, 3}) {
+  SnapshotInfo s;
+  s.index = index;
+  s.term = term;
+  s.size = size;
+  s.crc = 0xC0FFEE00u ^ static_cast<std::uint32_t>(size);
+  s.voters = std::move(voters);
+  return s;
+}
+
+// An InstallSnapshot carrying bytes [offset, offset + len) of a snapshot of
+// `size` bytes (chunk contents derived from the offset).
+Chunk install_snapshot(std::uint64_t offset, std::size_t len, std::uint64_t size = 1000,
+                       std::vector<NodeId> voters = {1, 2, 3}) {
+  Chunk c;
+  c.bytes.resize(len);
+  for (std::size_t i = 0; i < len; ++i) c.bytes[i] = static_cast<std::uint8_t>(offset + i * 7);
+  c.msg.type = MsgType::kInstallSnapshot;
+  c.msg.from = 1;
+  c.msg.to = 3;
+  c.msg.term = 12;
+  c.msg.commit = 640;
+  c.msg.snapshot = snapshot_info(600, 11, size, std::move(voters));
+  c.msg.offset = offset;
+  c.msg.chunk = len == 0 ? nullptr : c.bytes.data();
+  c.msg.chunk_len = len;
+  return c;
+}
+
+Message install_response(NodeId from, NodeId to, Term term, Index snapshot_index,
+                         std::uint64_t offset, Index match, bool success, bool rewind) {
+  Message m;
+  m.type = MsgType::kInstallSnapshotResponse;
+  m.from = from;
+  m.to = to;
+  m.term = term;
+  m.snapshot.index = snapshot_index;
+  m.offset = offset;
+  m.match_index = match;
+  m.success = success;
+  m.rewind = rewind;
+  return m;
+}
+
 // An AppendEntries whose i-th entry has sizes[i] payload bytes.
 Batch append_entries(const std::vector<std::size_t>& sizes, std::uint64_t fill = 7) {
   Batch b;
@@ -226,6 +278,17 @@ void expect_same(const Message& a, const Message& b) {
   EXPECT_EQ(a.reject_index, b.reject_index);
   EXPECT_EQ(a.hint_index, b.hint_index);
   EXPECT_EQ(a.hint_term, b.hint_term);
+  EXPECT_EQ(a.snapshot.index, b.snapshot.index);
+  EXPECT_EQ(a.snapshot.term, b.snapshot.term);
+  EXPECT_EQ(a.snapshot.size, b.snapshot.size);
+  EXPECT_EQ(a.snapshot.crc, b.snapshot.crc);
+  EXPECT_EQ(a.snapshot.voters, b.snapshot.voters);
+  EXPECT_EQ(a.offset, b.offset);
+  EXPECT_EQ(a.rewind, b.rewind);
+  ASSERT_EQ(a.chunk_len, b.chunk_len);
+  if (a.chunk_len != 0) {
+    EXPECT_EQ(std::memcmp(a.chunk, b.chunk, a.chunk_len), 0);
+  }
   ASSERT_EQ(a.entries.size(), b.entries.size());
   for (std::size_t i = 0; i < a.entries.size(); ++i) {
     const EntryView& x = a.entries[i];
@@ -251,6 +314,13 @@ void expect_round_trip(const Message& m) {
     EXPECT_GE(e.data, f.data());
     EXPECT_LE(e.data + e.len, f.data() + f.size());
   }
+  if (back.chunk_len != 0) {
+    EXPECT_GE(back.chunk, f.data());
+    EXPECT_LE(back.chunk + back.chunk_len, f.data() + f.size());
+  } else {
+    EXPECT_EQ(back.chunk, nullptr);
+  }
+  EXPECT_EQ(encode_one(back), f);  // canonical
 }
 
 // One small valid frame of every type, for the exhaustive corruption tests.
@@ -262,6 +332,9 @@ std::vector<Bytes> sample_frames() {
   const Batch b = append_entries({5, 0, 17});
   frames.push_back(encode_one(b.msg));
   frames.push_back(encode_one(append_response(2, 1, 9, false, 0, 100, 90, 8)));
+  frames.push_back(encode_one(install_snapshot(200, 37).msg));
+  frames.push_back(encode_one(install_snapshot(0, 0, 0, {5}).msg));
+  frames.push_back(encode_one(install_response(3, 1, 12, 600, 237, 0, false, true)));
   return frames;
 }
 
@@ -327,7 +400,8 @@ TEST(WireRoundTrip, RandomMessages) {
     m.from = any() | 1;
     m.to = any() | 2;
     m.term = any();
-    switch (rng() % 4) {
+    const Chunk c = install_snapshot(rng() % 100, rng() % 100, 200 + rng() % 3);
+    switch (rng() % 6) {
       case 0:
         m = request_vote(m.from, m.to, m.term, any(), any(), rng() & 1);
         break;
@@ -338,8 +412,23 @@ TEST(WireRoundTrip, RandomMessages) {
         m.prev_log_index = any();
         m.commit = any();
         break;
-      default:
+      case 3:
         m = append_response(m.from, m.to, m.term, rng() & 1, any(), any(), any(), any());
+        break;
+      case 4: {
+        const Message addressed = m;
+        m = c.msg;
+        m.from = addressed.from;
+        m.to = addressed.to;
+        m.term = addressed.term;
+        m.commit = any();
+        m.snapshot.index = any() | 1;
+        m.snapshot.term = any() | 4;
+        m.snapshot.crc = static_cast<std::uint32_t>(rng());
+        break;
+      }
+      default:
+        m = install_response(m.from, m.to, m.term, any(), any(), any(), rng() & 1, rng() & 1);
     }
     expect_round_trip(m);
   }
@@ -347,9 +436,13 @@ TEST(WireRoundTrip, RandomMessages) {
 
 TEST(WireEncode, EncodedSizeIsExactlyWhatIsAppendedAfterExistingBytes) {
   Batch b = append_entries({4, 0, 100});
+  const Chunk c = install_snapshot(10, 90, 1000, {4, 9});
   const std::vector<Message> msgs = {request_vote(1, 2, 3, 4, 5, true),
-                                     vote_response(2, 1, 3, true, true), b.msg,
-                                     append_response(2, 1, 3, true, 4, 0, 0, 0)};
+                                     vote_response(2, 1, 3, true, true),
+                                     b.msg,
+                                     append_response(2, 1, 3, true, 4, 0, 0, 0),
+                                     c.msg,
+                                     install_response(3, 1, 2, 5, 6, 7, true, false)};
   Bytes out = {0xAA, 0xBB, 0xCC};
   for (const Message& m : msgs) {
     const std::size_t before = out.size();
@@ -363,6 +456,9 @@ TEST(WireEncode, EncodedSizeIsExactlyWhatIsAppendedAfterExistingBytes) {
   EXPECT_EQ(encoded_size(msgs[2]),
             kFrameOverhead + kAppendEntriesFixedBytes + 3 * kEntryHeaderBytes + 104);
   EXPECT_EQ(encoded_size(msgs[3]), kFrameOverhead + kAppendEntriesResponseBodyBytes);
+  EXPECT_EQ(encoded_size(msgs[4]),
+            kFrameOverhead + kInstallSnapshotFixedBytes + kSnapshotMetaFixedBytes + 2 * 8 + 90);
+  EXPECT_EQ(encoded_size(msgs[5]), kFrameOverhead + kInstallSnapshotResponseBodyBytes);
 }
 
 TEST(WireEncode, HeaderBytesMatchTheDocumentedLayout) {
@@ -388,9 +484,42 @@ TEST(WireEncode, FieldsOfOtherTypesAreNotSentAndDecodeAsZero) {
   Message m = vote_response(2, 1, 5, true, true);
   m.last_log_index = m.commit = m.match_index = m.hint_term = 77;
   m.success = true;
+  m.snapshot = snapshot_info(5, 4, 3);
+  m.offset = 2;
+  m.rewind = true;
   Message back = append_response(9, 9, 9, true, 9, 9, 9, 9);  // stale contents to be cleared
   ASSERT_EQ(decode_all(encode_one(m), back), DecodeError::kOk);
   expect_same(vote_response(2, 1, 5, true, true), back);
+}
+
+// Every new Message field is reset by a decode of any type, not only by one
+// of the type that uses it.
+TEST(WireDecode, SnapshotFieldsFromAnEarlierFrameAreCleared) {
+  const Chunk c = install_snapshot(100, 50);
+  Message out;
+  ASSERT_EQ(decode_all(encode_one(c.msg), out), DecodeError::kOk);
+  ASSERT_EQ(out.snapshot.voters.size(), 3u);
+  ASSERT_EQ(decode_all(encode_one(append_response(2, 1, 3, true, 4, 0, 0, 0)), out),
+            DecodeError::kOk);
+  expect_same(append_response(2, 1, 3, true, 4, 0, 0, 0), out);
+  EXPECT_EQ(out.chunk, nullptr);
+  EXPECT_TRUE(out.snapshot.voters.empty());
+
+  ASSERT_EQ(decode_all(encode_one(c.msg), out), DecodeError::kOk);
+  ASSERT_EQ(decode_all(encode_one(install_response(3, 1, 12, 600, 5, 0, false, true)), out),
+            DecodeError::kOk);
+  expect_same(install_response(3, 1, 12, 600, 5, 0, false, true), out);
+  EXPECT_EQ(out.snapshot.term, 0u);
+  EXPECT_TRUE(out.snapshot.voters.empty());
+  EXPECT_EQ(out.commit, 0u);
+}
+
+TEST(WireEncode, InstallSnapshotResponseCarriesOnlyTheSnapshotIndex) {
+  Message m = install_response(3, 1, 12, 600, 237, 0, true, false);
+  m.snapshot = snapshot_info(600, 11, 1000);
+  Message back;
+  ASSERT_EQ(decode_all(encode_one(m), back), DecodeError::kOk);
+  expect_same(install_response(3, 1, 12, 600, 237, 0, true, false), back);
 }
 
 // A type value the codec does not know yields a header-only frame that every
@@ -407,7 +536,8 @@ TEST(WireEncode, UnknownTypeValueEncodesToARejectedFrame) {
 
 TEST(WireEncode, RetargetEqualsEncodingForTheOtherPeer) {
   Batch b = append_entries({64, 0, 5000, 3});
-  for (const Message& m : {b.msg, request_vote(1, 2, 3, 4, 5, false)}) {
+  const Chunk c = install_snapshot(0, 300);
+  for (const Message& m : {b.msg, request_vote(1, 2, 3, 4, 5, false), c.msg}) {
     Message to3 = m;
     to3.to = 3;
     Bytes f = encode_one(m);
@@ -498,7 +628,7 @@ TEST(WireDecode, BadMagicAndVersionAreRejectedEvenWithAValidChecksum) {
 
 TEST(WireDecode, UnknownMessageTypeIsBadType) {
   const Bytes f = encode_one(vote_response(1, 2, 3, true, false));
-  for (std::uint8_t type : {0, 5, 6, 200, 255}) {
+  for (std::uint8_t type : {0, 7, 8, 200, 255}) {
     Bytes g = f;
     g[kOffType] = type;
     reseal(g);
@@ -524,6 +654,8 @@ TEST(WireDecode, BoolsOtherThanZeroOrOneAreRejected) {
       {encode_one(vote_response(1, 2, 3, true, true)), kHeaderBytes + 0},
       {encode_one(vote_response(1, 2, 3, true, true)), kHeaderBytes + 1},
       {encode_one(append_response(1, 2, 3, true, 1, 2, 3, 4)), kHeaderBytes + 32},
+      {encode_one(install_response(1, 2, 3, 4, 5, 6, true, true)), kHeaderBytes + 24},
+      {encode_one(install_response(1, 2, 3, 4, 5, 6, true, true)), kHeaderBytes + 25},
   };
   for (const Case& c : cases) {
     for (std::uint8_t v : {2, 0x80, 0xFF}) {
@@ -582,7 +714,8 @@ TEST(WireDecode, OversizedFramesAreTooBig) {
 TEST(WireDecode, FixedBodiesMustHaveExactLength) {
   const std::vector<Bytes> frames = {encode_one(request_vote(1, 2, 3, 4, 5, false)),
                                      encode_one(vote_response(1, 2, 3, true, false)),
-                                     encode_one(append_response(1, 2, 3, true, 1, 2, 3, 4))};
+                                     encode_one(append_response(1, 2, 3, true, 1, 2, 3, 4)),
+                                     encode_one(install_response(1, 2, 3, 4, 5, 6, true, false))};
   for (const Bytes& f : frames) {
     const std::size_t body = f.size() - kFrameOverhead;
     Bytes longer(f.begin(), f.end() - kChecksumBytes);  // one more body byte
@@ -656,6 +789,175 @@ TEST(WireDecode, ReusedMessageDropsOldEntries) {
   ASSERT_EQ(decode_all(encode_one(vote_response(1, 2, 3, true, false)), out), DecodeError::kOk);
   EXPECT_TRUE(out.entries.empty());
   EXPECT_TRUE(out.granted);
+}
+
+// ---------------------------------------------------------------- InstallSnapshot
+
+// Body fields after the header: commit, offset, meta_len, chunk_len, meta, chunk.
+constexpr std::size_t kOffSnapOffset = kHeaderBytes + 8;
+constexpr std::size_t kOffMetaLen = kHeaderBytes + 16;
+constexpr std::size_t kOffChunkLen = kHeaderBytes + 20;
+constexpr std::size_t kOffMeta = kHeaderBytes + kInstallSnapshotFixedBytes;
+
+TEST(WireRoundTrip, InstallSnapshotChunkPositions) {
+  expect_round_trip(install_snapshot(0, 1000, 1000).msg);  // the whole snapshot at once
+  expect_round_trip(install_snapshot(0, 1, 1000).msg);     // first byte
+  expect_round_trip(install_snapshot(999, 1, 1000).msg);   // last byte
+  expect_round_trip(install_snapshot(400, 0, 1000).msg);   // an empty chunk mid-way
+  expect_round_trip(install_snapshot(1000, 0, 1000).msg);  // an empty chunk at the end
+  expect_round_trip(install_snapshot(0, 0, 0, {7}).msg);   // an empty snapshot
+  expect_round_trip(install_snapshot(5, (1u << 20) + 3, 2u << 20).msg);  // a large chunk
+}
+
+TEST(WireRoundTrip, InstallSnapshotEdgeValues) {
+  Chunk c = install_snapshot(kMax64, 0, kMax64, {1, kMax64});
+  c.msg.from = c.msg.to = c.msg.term = c.msg.commit = kMax64;
+  c.msg.snapshot.index = c.msg.snapshot.term = kMax64;
+  c.msg.snapshot.crc = 0xFFFFFFFFu;
+  expect_round_trip(c.msg);
+  c.msg.term = c.msg.commit = 0;
+  c.msg.snapshot.crc = 0;
+  c.msg.offset = 0;
+  c.msg.snapshot.size = 0;
+  expect_round_trip(c.msg);
+}
+
+TEST(WireRoundTrip, InstallSnapshotWithTheMostVoters) {
+  std::vector<NodeId> voters(kSnapshotMetaMaxVoters);
+  for (std::size_t i = 0; i < voters.size(); ++i) voters[i] = 3 * i + 1;
+  expect_round_trip(install_snapshot(10, 20, 30, voters).msg);
+}
+
+TEST(WireRoundTrip, InstallSnapshotResponseEdgeValues) {
+  expect_round_trip(install_response(1, 2, 0, 0, 0, 0, false, false));
+  expect_round_trip(install_response(kMax64, kMax64, kMax64, kMax64, kMax64, kMax64, true, true));
+  expect_round_trip(install_response(2, 1, 4, 600, 0, 600, true, false));
+  expect_round_trip(install_response(2, 1, 4, 600, 4096, 0, false, true));
+}
+
+TEST(WireEncode, InstallSnapshotBytesMatchTheDocumentedLayout) {
+  const Chunk c = install_snapshot(0x10, 3, 0x20, {4, 9});
+  const Bytes f = encode_one(c.msg);
+  const std::size_t meta_len = kSnapshotMetaFixedBytes + 2 * 8;
+  ASSERT_EQ(f.size(), kFrameOverhead + kInstallSnapshotFixedBytes + meta_len + 3);
+  EXPECT_EQ(f[kOffType], 5);
+  EXPECT_EQ(le::load64(f.data() + kHeaderBytes), 640u);  // commit
+  EXPECT_EQ(le::load64(f.data() + kOffSnapOffset), 0x10u);
+  EXPECT_EQ(le::load32(f.data() + kOffMetaLen), meta_len);
+  EXPECT_EQ(le::load32(f.data() + kOffChunkLen), 3u);
+  Bytes meta;
+  encode_snapshot_meta(c.msg.snapshot, meta);
+  EXPECT_EQ(Bytes(f.begin() + kOffMeta, f.begin() + kOffMeta + meta_len), meta);
+  EXPECT_EQ(Bytes(f.begin() + kOffMeta + meta_len, f.end() - kChecksumBytes), c.bytes);
+
+  const Bytes r = encode_one(install_response(3, 1, 12, 600, 237, 599, true, false));
+  ASSERT_EQ(r.size(), kFrameOverhead + 26);
+  EXPECT_EQ(r[kOffType], 6);
+  EXPECT_EQ(le::load64(r.data() + kHeaderBytes), 600u);
+  EXPECT_EQ(le::load64(r.data() + kHeaderBytes + 8), 237u);
+  EXPECT_EQ(le::load64(r.data() + kHeaderBytes + 16), 599u);
+  EXPECT_EQ(r[kHeaderBytes + 24], 1);
+  EXPECT_EQ(r[kHeaderBytes + 25], 0);
+}
+
+TEST(WireDecode, InstallSnapshotLengthsMustAddUp) {
+  const Bytes f = encode_one(install_snapshot(100, 40).msg);
+  const std::uint32_t meta_len = le::load32(f.data() + kOffMetaLen);
+  struct Case {
+    std::uint32_t meta_len, chunk_len;
+  };
+  const std::vector<Case> cases = {
+      {meta_len + 1, 40}, {meta_len - 1, 40},      {meta_len, 41},  {meta_len, 39}, {0, 0},
+      {0xFFFFFFFFu, 40},  {meta_len, 0xFFFFFFFFu}, {0xFFFFFFFFu, 1}};
+  for (const Case& c : cases) {
+    Bytes g = f;
+    le::store32(g.data() + kOffMetaLen, c.meta_len);
+    le::store32(g.data() + kOffChunkLen, c.chunk_len);
+    reseal(g);
+    Message out;
+    EXPECT_EQ(decode_all(g, out), DecodeError::kBadLength) << c.meta_len << " " << c.chunk_len;
+    EXPECT_TRUE(out.snapshot.voters.empty());
+  }
+  // Lengths that add up but move the meta's end are a bad meta, not bad lengths.
+  for (const Case& c :
+       std::vector<Case>{{meta_len - 8, 48}, {meta_len + 8, 32}, {meta_len + 40, 0}}) {
+    Bytes g = f;
+    le::store32(g.data() + kOffMetaLen, c.meta_len);
+    le::store32(g.data() + kOffChunkLen, c.chunk_len);
+    reseal(g);
+    Message out;
+    EXPECT_EQ(decode_all(g, out), DecodeError::kBadField) << c.meta_len << " " << c.chunk_len;
+  }
+}
+
+TEST(WireDecode, InstallSnapshotBodyShorterThanItsFixedPartIsBadLength) {
+  const Bytes f = encode_one(install_snapshot(0, 0, 0).msg);
+  for (std::size_t body : {0, 1, 23}) {
+    Bytes g(f.begin(), f.begin() + kHeaderBytes + body);
+    g.resize(g.size() + kChecksumBytes);
+    set_body_len(g, static_cast<std::uint32_t>(body));
+    reseal(g);
+    Message out;
+    EXPECT_EQ(decode_all(g, out), DecodeError::kBadLength) << body;
+  }
+}
+
+TEST(WireDecode, InstallSnapshotWithAnInvalidMetaIsBadField) {
+  std::vector<Chunk> bad;
+  for (std::vector<NodeId> voters : std::vector<std::vector<NodeId>>{
+           {}, {0, 1}, {3, 1}, {2, 2}, std::vector<NodeId>(kSnapshotMetaMaxVoters + 1, 1)}) {
+    if (voters.size() > kSnapshotMetaMaxVoters) {
+      for (std::size_t i = 0; i < voters.size(); ++i) voters[i] = i + 1;  // valid but too many
+    }
+    bad.push_back(install_snapshot(0, 10, 100, voters));
+  }
+  bad.push_back(install_snapshot(0, 10));
+  bad.back().msg.snapshot.index = 0;
+  bad.push_back(install_snapshot(0, 10));
+  bad.back().msg.snapshot.term = 0;
+  for (const Chunk& c : bad) {
+    Message out;
+    EXPECT_EQ(decode_all(encode_one(c.msg), out), DecodeError::kBadField)
+        << c.msg.snapshot.voters.size();
+    EXPECT_TRUE(out.snapshot.voters.empty());
+    EXPECT_EQ(out.snapshot.voters.capacity(), 0u);  // rejected before allocating
+  }
+  // A meta damaged inside an intact frame fails the meta's own checksum.
+  Bytes g = encode_one(install_snapshot(0, 10).msg);
+  g[kOffMeta + 12] ^= 1;  // inside the meta's index
+  reseal(g);
+  Message out;
+  EXPECT_EQ(decode_all(g, out), DecodeError::kBadField);
+}
+
+TEST(WireDecode, InstallSnapshotChunkPastTheSnapshotIsBadField) {
+  struct Case {
+    std::uint64_t offset;
+    std::size_t len;
+    std::uint64_t size;
+  };
+  const std::vector<Case> cases = {
+      {0, 11, 10}, {10, 1, 10},         {1001, 0, 1000}, {5, 10, 10},
+      {0, 1, 0},   {kMax64, 1, kMax64}, {kMax64, 2, 5},  {kMax64 - 1, 2, kMax64}};
+  for (const Case& c : cases) {
+    Message out;
+    EXPECT_EQ(decode_all(encode_one(install_snapshot(c.offset, c.len, c.size).msg), out),
+              DecodeError::kBadField)
+        << c.offset << "+" << c.len << " of " << c.size;
+    EXPECT_TRUE(out.snapshot.voters.empty());
+  }
+  Message out;
+  EXPECT_EQ(decode_all(encode_one(install_snapshot(kMax64 - 2, 2, kMax64).msg), out),
+            DecodeError::kOk);
+}
+
+TEST(WireDecode, InstallSnapshotHugeVoterCountAllocatesNothing) {
+  Bytes g = encode_one(install_snapshot(0, 4).msg);
+  le::store32(g.data() + kOffMeta + 36, 0xFFFFFFFFu);  // the meta's n_voters
+  reseal(g);
+  Message out;
+  EXPECT_EQ(decode_all(g, out), DecodeError::kBadField);
+  EXPECT_EQ(out.snapshot.voters.capacity(), 0u);
 }
 
 TEST(WireErrors, EveryCodeHasADistinctDescription) {

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cstdlib>
 #include <cstring>
 #include <deque>
 #include <future>
@@ -14,6 +15,8 @@
 #include <type_traits>
 #include <utility>
 #include <vector>
+
+#include <unistd.h>
 
 #include "raft.hpp"
 
@@ -34,7 +37,7 @@ struct Boom {
 TEST(WrapperErrors, CategoryMessagesComeFromStrerror) {
   const int codes[] = {RAFT_EINVAL,    RAFT_ENOMEM,   RAFT_ENOTLEADER, RAFT_EBUSY,
                        RAFT_ESHUTDOWN, RAFT_EIO,      RAFT_ECORRUPT,   RAFT_ETOOBIG,
-                       RAFT_ECALLBACK, RAFT_EVERSION, RAFT_EINTERNAL};
+                       RAFT_ECALLBACK, RAFT_EVERSION, RAFT_EINTERNAL,  RAFT_ENOTSUP};
   for (int code : codes) {
     std::error_code ec(code, raft::category());
     EXPECT_EQ(ec.message(), raft_strerror(code)) << code;
@@ -53,6 +56,7 @@ TEST(WrapperErrors, ErrcConvertsToErrorCode) {
   EXPECT_EQ(std::error_code(raft::errc::kNoMemory), std::errc::not_enough_memory);
   EXPECT_EQ(std::error_code(raft::errc::kIo), std::errc::io_error);
   EXPECT_EQ(std::error_code(raft::errc::kTooBig), std::errc::message_size);
+  EXPECT_EQ(std::error_code(raft::errc::kNotSupported), std::errc::not_supported);
   EXPECT_NE(std::error_code(raft::errc::kBusy), std::errc::invalid_argument);
 }
 
@@ -90,6 +94,9 @@ TEST(WrapperOptions, DefaultsComeFromOptionsInit) {
   EXPECT_EQ(got.max_entry_bytes, want.max_entry_bytes);
   EXPECT_EQ(got.max_queue_bytes, want.max_queue_bytes);
   EXPECT_EQ(got.log_level, want.log_level);
+  EXPECT_EQ(got.snapshot_interval, want.snapshot_interval);
+  EXPECT_EQ(got.snapshot_trailing, want.snapshot_trailing);
+  EXPECT_EQ(got.max_snapshot_chunk_bytes, want.max_snapshot_chunk_bytes);
   EXPECT_EQ(got.peers, nullptr);
   EXPECT_EQ(got.n_peers, 0u);
   EXPECT_EQ(got.data_dir, nullptr);
@@ -107,7 +114,10 @@ TEST(WrapperOptions, SettersReachTheCStruct) {
       .max_inflight(3)
       .max_entry_bytes(100)
       .max_queue_bytes(5000)
-      .log_level(raft::LogLevel::kDebug);
+      .log_level(raft::LogLevel::kDebug)
+      .snapshot_interval(500)
+      .snapshot_trailing(0)
+      .max_snapshot_chunk_bytes(4096);
   const raft_options c = o.to_c();
   EXPECT_EQ(c.id, 7u);
   EXPECT_EQ(c.heartbeat_ms, 11u);
@@ -122,6 +132,9 @@ TEST(WrapperOptions, SettersReachTheCStruct) {
   EXPECT_EQ(c.max_entry_bytes, 100u);
   EXPECT_EQ(c.max_queue_bytes, 5000u);
   EXPECT_EQ(c.log_level, RAFT_LOG_DEBUG);
+  EXPECT_EQ(c.snapshot_interval, 500u);
+  EXPECT_EQ(c.snapshot_trailing, 0u);
+  EXPECT_EQ(c.max_snapshot_chunk_bytes, 4096u);
   o.pre_vote(true);
   EXPECT_NE(o.to_c().pre_vote, 0);
 }
@@ -682,6 +695,175 @@ TEST_F(ThreeReplicas, ProposalOnAFollowerIsAbandonedNotLeader) {
   for (const auto& sm : sms_) {
     for (const auto& e : sm->log) EXPECT_NE(e.first, 4242u);
   }
+}
+
+// ---------------------------------------------------------------------------
+// Snapshots
+// ---------------------------------------------------------------------------
+
+// Its whole apply history is its snapshot: "id=data;" records.  Saves in `steps`
+// calls (kMore in between); records every save and load.
+class SnapshotLog : public raft::StringStateMachine, public raft::Snapshotter {
+ public:
+  explicit SnapshotLog(int steps = 1) : steps_(steps) {}
+  raft::Snapshotter* snapshotter() noexcept override { return this; }
+
+  void apply(std::uint64_t id, std::string_view data) override {
+    if (!pending_.empty() || calls_ > 0) applies_during_save++;
+    log.emplace_back(id, std::string(data));
+  }
+  raft::SnapshotProgress save_snapshot(raft::SnapshotWriter& w, std::uint64_t index) override {
+    if (throw_next_save) {
+      throw_next_save = false;
+      failed_save_at = index;
+      throw Boom{7};
+    }
+    if (calls_ == 0) pending_ = encode();
+    const std::size_t part = (pending_.size() + steps_ - 1) / steps_;
+    const std::size_t n = calls_ + 1 == steps_ ? pending_.size() : std::min(part, pending_.size());
+    w.write(pending_.substr(0, n));
+    pending_.erase(0, n);
+    if (++calls_ < steps_) return raft::SnapshotProgress::kMore;
+    calls_ = 0;
+    saves.push_back(index);
+    return raft::SnapshotProgress::kDone;
+  }
+  void load_snapshot(raft::SnapshotReader& r, std::uint64_t index) override {
+    char head[3];
+    const std::string first(head, r.read(head, sizeof head));  // a bounded read, then the rest
+    const std::string blob = first + r.read_all();
+    log.clear();
+    for (std::size_t at = 0; at < blob.size();) {
+      const std::size_t eq = blob.find('=', at), end = blob.find(';', eq);
+      log.emplace_back(std::stoull(blob.substr(at, eq - at)), blob.substr(eq + 1, end - eq - 1));
+      at = end + 1;
+    }
+    loads.emplace_back(index, blob);
+  }
+  std::string encode() const {
+    std::string out;
+    for (const auto& e : log) out += std::to_string(e.first) + "=" + e.second + ";";
+    return out;
+  }
+
+  std::vector<std::pair<std::uint64_t, std::string>> log;
+  std::vector<std::uint64_t> saves;
+  std::vector<std::pair<std::uint64_t, std::string>> loads;  // index, bytes read
+  int applies_during_save = 0;
+  bool throw_next_save = false;
+  std::uint64_t failed_save_at = 0;
+
+ private:
+  int steps_;
+  int calls_ = 0;
+  std::string pending_;
+};
+
+// Proposes 1..n on a single leader, one poll per proposal, then polls until all applied.
+void propose_one_per_turn(raft::Replica& r, SnapshotLog& sm, std::uint64_t& now, std::uint64_t n) {
+  const std::uint64_t first = sm.log.empty() ? 1 : sm.log.back().first + 1;
+  for (std::uint64_t id = first; id < first + n; id++) {
+    ASSERT_TRUE(r.propose(id, "v" + std::to_string(id)));
+    r.poll(++now);
+  }
+  ASSERT_TRUE(poll_until(r, now, 1000, [&] { return sm.log.size() >= first + n - 1; }));
+}
+
+TEST(WrapperSnapshots, SavesInStepsWithoutApplyingMeanwhile) {
+  SnapshotLog sm(3);
+  raft::Replica r(single(1, 21).snapshot_interval(10).snapshot_trailing(2), sm);
+  std::uint64_t now = 1000;
+  ASSERT_TRUE(poll_until(r, now, 5000, [&] { return r.role() == raft::Role::kLeader; }));
+  propose_one_per_turn(r, sm, now, 50);
+  EXPECT_EQ(sm.log.size(), 50u);
+  ASSERT_GE(sm.saves.size(), 3u);
+  EXPECT_EQ(sm.applies_during_save, 0);
+  const raft_status st = r.status();
+  EXPECT_EQ(st.snapshot_index, sm.saves.back());
+  EXPECT_LE(st.snapshot_index, st.applied_index);
+}
+
+TEST(WrapperSnapshots, AThrowingSaveIsRethrownAndRetried) {
+  SnapshotLog sm;
+  sm.throw_next_save = true;
+  raft::Replica r(single(1, 22).snapshot_interval(10), sm);
+  std::uint64_t now = 1000;
+  ASSERT_TRUE(poll_until(r, now, 5000, [&] { return r.role() == raft::Role::kLeader; }));
+  int thrown = 0;
+  for (std::uint64_t id = 1; id <= 40; id++) {
+    ASSERT_TRUE(r.propose(id, "x"));
+    try {
+      r.poll(++now);
+    } catch (const Boom& b) {
+      EXPECT_EQ(b.tag, 7);
+      EXPECT_EQ(r.status().snapshot_index, 0u);
+      thrown++;
+    }
+  }
+  ASSERT_TRUE(poll_until(r, now, 1000, [&] { return sm.log.size() == 40; }));
+  EXPECT_EQ(thrown, 1);
+  EXPECT_EQ(sm.failed_save_at, 10u);
+  ASSERT_FALSE(sm.saves.empty());
+  EXPECT_GT(sm.saves.front(), 10u);
+  EXPECT_EQ(r.status().snapshot_index, sm.saves.back());
+}
+
+TEST(WrapperSnapshots, RestartLoadsTheSnapshotThenReplaysTheRest) {
+  const std::string dir = ::testing::TempDir() + "raft-hpp-snapshot-" + std::to_string(::getpid());
+  std::string saved;
+  std::vector<std::pair<std::uint64_t, std::string>> before;
+  std::uint64_t last = 0;
+  {
+    SnapshotLog sm;
+    raft::Replica r(single(1, 23).data_dir(dir).snapshot_interval(20).snapshot_trailing(0), sm);
+    std::uint64_t now = 1000;
+    ASSERT_TRUE(poll_until(r, now, 5000, [&] { return r.role() == raft::Role::kLeader; }));
+    propose_one_per_turn(r, sm, now, 50);
+    ASSERT_GE(sm.saves.size(), 2u);
+    last = sm.saves.back();
+    EXPECT_EQ(r.status().snapshot_index, last);
+    before = sm.log;
+    // What the last save wrote: the log as of `last` (its index 1 is the leader's no-op).
+    SnapshotLog as_of;
+    as_of.log.assign(before.begin(), before.begin() + static_cast<std::ptrdiff_t>(last - 1));
+    saved = as_of.encode();
+  }
+  SnapshotLog sm;
+  raft::Replica r(single(1, 23).data_dir(dir).snapshot_interval(20).snapshot_trailing(0), sm);
+  // Loaded by the constructor, before any apply: exactly the bytes that were saved.
+  ASSERT_EQ(sm.loads.size(), 1u);
+  EXPECT_EQ(sm.loads[0].first, last);
+  EXPECT_EQ(sm.loads[0].second, saved);
+  EXPECT_EQ(sm.log.size(), last - 1);
+  std::uint64_t now = 1000;
+  ASSERT_TRUE(poll_until(r, now, 5000, [&] { return sm.log.size() >= before.size(); }));
+  EXPECT_EQ(sm.log, before);  // only the entries after the snapshot were applied again
+  r.reset();
+  std::string cmd = "rm -rf '" + dir + "'";
+  EXPECT_EQ(std::system(cmd.c_str()), 0);
+}
+
+TEST(WrapperSnapshots, IntervalNeedsASnapshotterAndCallbacksGoInPairs) {
+  Recorder plain;
+  try {
+    raft::Replica r(single(1, 24).snapshot_interval(10), plain);
+    FAIL() << "snapshot_interval without snapshot callbacks was accepted";
+  } catch (const raft::error& e) {
+    EXPECT_EQ(e.value(), raft::errc::kInvalid);
+    EXPECT_NE(std::string(e.what()).find("snapshot"), std::string::npos) << e.what();
+  }
+  raft::Callbacks cb;
+  cb.apply = [](std::uint64_t, std::string_view) {};
+  cb.snapshot_save = [](raft::SnapshotWriter&, std::uint64_t) {
+    return raft::SnapshotProgress::kDone;
+  };
+  try {
+    raft::Replica r(single(1, 25), cb);
+    FAIL() << "snapshot_save without snapshot_load was accepted";
+  } catch (const raft::error& e) {
+    EXPECT_EQ(e.value(), raft::errc::kInvalid);
+  }
+  EXPECT_EQ(plain.snapshotter(), nullptr);
 }
 
 }  // namespace

@@ -22,7 +22,7 @@ FUZZ_ARGS ?=
 FUZZ_SHM := $(shell test -d /dev/shm -a -w /dev/shm && echo /dev/shm)
 FUZZ_SCRATCH ?= $(or $(FUZZ_SHM),$(abspath $(FUZZ_DIR))/tmp)
 
-FUZZ_DIR := build/fuzz
+FUZZ_DIR ?= $(BUILDDIR)/fuzz
 FUZZ_OBJDIR := $(FUZZ_DIR)/obj
 FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 FUZZ_COMPILE = $(FUZZ_CXX) -std=c++17 -Iinclude -Isrc -g -O1 -Wall -Wextra $(FUZZ_SAN) \
@@ -39,7 +39,8 @@ $(FUZZ_STAMP):
 # What each target links: as little of the library as its subject needs.
 FUZZ_SRCS_wire := $(sort $(wildcard src/wire/*.cpp))
 FUZZ_SRCS_node := $(LIB_SRCS)
-FUZZ_SRCS_storage := $(sort $(wildcard src/storage/*.cpp src/common/*.cpp)) src/wire/crc32c.cpp
+FUZZ_SRCS_storage := $(sort $(wildcard src/storage/*.cpp src/common/*.cpp)) src/wire/crc32c.cpp \
+    src/wire/snapshot_meta.cpp
 
 fuzz_objs = $(patsubst %.cpp,$(FUZZ_OBJDIR)/%.o,tests/fuzz/fuzz_$(1).cpp $(FUZZ_SRCS_$(1)))
 FUZZ_BINS := $(FUZZ_TARGETS:%=$(FUZZ_DIR)/fuzz_%)

@@ -15,6 +15,7 @@
 #include "capi/handle.hpp"
 #include "raft.h"
 #include "wire/codec.hpp"
+#include "wire/crc32c.hpp"
 
 namespace {
 
@@ -54,6 +55,8 @@ struct World {
   std::deque<std::string> inbox;
   std::string current;
   std::uint64_t applied = 0;
+  std::uint8_t save_mode = 0;
+  std::uint64_t saves = 0;
 };
 
 constexpr std::uint64_t kCluster = 5;
@@ -75,7 +78,7 @@ void check(raft_node* node, raft::Term& term, raft::Index& commit) {
 
 std::string hostile_frame(Input& in) {
   raft::Message m;
-  m.type = static_cast<raft::MsgType>(1 + in.u8() % 4);
+  m.type = static_cast<raft::MsgType>(1 + in.u8() % 6);
   m.from = 2 + in.u8() % 3;  // 2, 3 are peers; 4 is not
   m.to = in.u8() % 8 ? 1 : 9;
   m.term = in.number();
@@ -103,6 +106,26 @@ std::string hostile_frame(Input& in) {
     e.data = reinterpret_cast<const std::uint8_t*>(payloads.back().data());
     e.len = payloads.back().size();
     m.entries.push_back(e);
+  }
+  std::string chunk;
+  if (m.type == raft::MsgType::kInstallSnapshot ||
+      m.type == raft::MsgType::kInstallSnapshotResponse) {
+    // Mostly a whole, valid small snapshot (so installs happen), sometimes
+    // a piece of one or a lie about it.
+    chunk = in.bytes(24);
+    m.snapshot.index = in.number() + 1;
+    m.snapshot.term = in.number() + 1;
+    m.snapshot.size = chunk.size() + (in.u8() % 4 == 0 ? in.u8() % 8 : 0);
+    m.snapshot.crc = in.u8() % 8 ? raft::wire::crc32c(chunk.data(), chunk.size()) : in.u8();
+    m.snapshot.voters = {1, 2, 3};
+    if (in.u8() % 16 == 0) m.snapshot.voters = {1, 2, 4};
+    m.offset = in.u8() % 4 ? 0 : in.u8() % 8;
+    if (m.offset > m.snapshot.size) m.offset = m.snapshot.size;
+    const std::size_t room = static_cast<std::size_t>(m.snapshot.size - m.offset);
+    if (chunk.size() > room) chunk.resize(room);
+    m.chunk = reinterpret_cast<const std::uint8_t*>(chunk.data());
+    m.chunk_len = chunk.size();
+    m.rewind = in.u8() & 1;
   }
   std::vector<std::uint8_t> out;
   raft::wire::encode(m, in.u8() % 16 ? kCluster : 6, out);
@@ -147,6 +170,28 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   cb.log = [](raft_log_level, const char* text, void*) {
     if (text == nullptr || std::strlen(text) == 0) __builtin_trap();
   };
+  // Snapshots: the state is the applied count; saves sometimes take steps
+  // or fail.  Loads accept any bytes (the state machine's own validation is
+  // not under test here).
+  opt.snapshot_interval = in.u8() % 8;
+  opt.snapshot_trailing = in.u8() % 4;
+  opt.max_snapshot_chunk_bytes = 1 + in.u8() % 16;
+  world.save_mode = in.u8();
+  cb.snapshot_save = [](raft_snapshot_writer* w, std::uint64_t, void* u) {
+    auto* wd = static_cast<World*>(u);
+    if (raft_snapshot_write(w, &wd->applied, sizeof wd->applied) != RAFT_OK) return RAFT_EIO;
+    ++wd->saves;
+    if (wd->save_mode % 3 == 1 && wd->saves % 3 != 0) return RAFT_SNAPSHOT_MORE;
+    if (wd->save_mode % 7 == 2) return RAFT_EIO;
+    return RAFT_OK;
+  };
+  cb.snapshot_load = [](raft_snapshot_reader* r, std::uint64_t, void*) {
+    char buf[16];
+    std::int64_t got;
+    while ((got = raft_snapshot_read(r, buf, sizeof buf)) > 0) {
+    }
+    return got == 0 ? RAFT_OK : static_cast<int>(got);
+  };
   raft_node* node = nullptr;
   if (raft_node_create(&node, &opt, &cb, &world) != RAFT_OK) return 0;
   std::uint64_t now = in.u64() >> 24;  // any origin, far from overflow
@@ -172,7 +217,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       case 5: {
         std::uint64_t next = 0;
         const int rc = raft_node_poll(node, now, &next);
-        if (rc != RAFT_OK && rc != RAFT_ESHUTDOWN) __builtin_trap();
+        if (rc != RAFT_OK && rc != RAFT_ESHUTDOWN) {
+          fprintf(stderr, "poll: %s: %s\n", raft_strerror(rc), raft_node_errmsg(node));
+          __builtin_trap();
+        }
         // The next deadline is never in the past (the node would spin), except
         // "now" when a turn stopped early with messages still waiting.
         if (rc == RAFT_OK && next < now) {

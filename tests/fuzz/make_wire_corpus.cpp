@@ -1,5 +1,5 @@
 // Writes the seed corpus for fuzz_wire: one small valid frame per message
-// shape, addressed to the fuzz target's cluster id.
+// shape, addressed to the fuzz target's cluster id, and one snapshot meta.
 //   g++ -std=c++17 -Iinclude -Isrc src/wire/*.cpp tests/fuzz/make_wire_corpus.cpp -o mk
 //   ./mk tests/fuzz/corpus/wire
 #include <cstdint>
@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "wire/codec.hpp"
+#include "wire/snapshot_meta.hpp"
 
 namespace {
 
@@ -23,14 +24,24 @@ raft::Message base(raft::MsgType type) {
   return m;
 }
 
-bool write(const std::string& dir, const char* name, const raft::Message& m) {
-  std::vector<std::uint8_t> frame;
-  raft::wire::encode(m, kFuzzCluster, frame);
+bool write_bytes(const std::string& dir, const char* name, const std::vector<std::uint8_t>& b) {
   const std::string path = dir + "/" + name;
   std::FILE* f = std::fopen(path.c_str(), "wb");
   if (f == nullptr) return false;
-  const bool ok = std::fwrite(frame.data(), 1, frame.size(), f) == frame.size();
+  const bool ok = std::fwrite(b.data(), 1, b.size(), f) == b.size();
   return (std::fclose(f) == 0) && ok;
+}
+
+bool write(const std::string& dir, const char* name, const raft::Message& m) {
+  std::vector<std::uint8_t> frame;
+  raft::wire::encode(m, kFuzzCluster, frame);
+  return write_bytes(dir, name, frame);
+}
+
+std::vector<std::uint8_t> meta_bytes(const raft::SnapshotInfo& info) {
+  std::vector<std::uint8_t> b;
+  raft::wire::encode_snapshot_meta(info, b);
+  return b;
 }
 
 }  // namespace
@@ -72,6 +83,39 @@ int main(int argc, char** argv) {
   aer.hint_index = 30;
   aer.hint_term = 5;
   ok &= write(dir, "append_entries_response_reject.bin", aer);
+
+  static const std::uint8_t chunk[] = {'s', 'n', 'a', 'p', 0x00, 0xFF, 0x42, 0x17};
+  raft::Message is = base(raft::MsgType::kInstallSnapshot);
+  is.commit = 45;
+  is.snapshot.index = 40;
+  is.snapshot.term = 6;
+  is.snapshot.size = 24;
+  is.snapshot.crc = 0x1234ABCDu;
+  is.snapshot.voters = {1, 2, 3};
+  is.offset = 8;
+  is.chunk = chunk;
+  is.chunk_len = sizeof chunk;
+  ok &= write(dir, "install_snapshot.bin", is);
+
+  raft::Message is_empty = is;  // an empty snapshot: one empty chunk
+  is_empty.snapshot.size = 0;
+  is_empty.snapshot.crc = 0;
+  is_empty.snapshot.voters = {1};
+  is_empty.offset = 0;
+  is_empty.chunk = nullptr;
+  is_empty.chunk_len = 0;
+  ok &= write(dir, "install_snapshot_empty.bin", is_empty);
+
+  raft::Message isr = base(raft::MsgType::kInstallSnapshotResponse);
+  isr.from = 2;
+  isr.to = 1;
+  isr.snapshot.index = 40;
+  isr.offset = 16;
+  isr.rewind = true;
+  ok &= write(dir, "install_snapshot_response_rewind.bin", isr);
+
+  // A bare meta, as storages keep it (fuzz_wire also decodes inputs as one).
+  ok &= write_bytes(dir, "snapshot_meta.bin", meta_bytes(is.snapshot));
 
   if (!ok) std::fprintf(stderr, "failed to write the corpus into %s\n", dir.c_str());
   return ok ? 0 : 1;

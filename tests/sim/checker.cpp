@@ -6,6 +6,9 @@
 
 #include "payload.hpp"
 #include "sim_storage.hpp"
+#include "state_machine.hpp"
+#include "wire/crc32c.hpp"
+#include "wire/snapshot_meta.hpp"
 #include "world.hpp"
 
 namespace sim {
@@ -56,6 +59,8 @@ const char* state_name(int s) {
       return "ABANDONED_NOT_LEADER";
     case RAFT_TRANSITION_ABANDONED_CONFLICT:
       return "ABANDONED_CONFLICT";
+    case RAFT_TRANSITION_UNKNOWN:
+      return "UNKNOWN";
   }
   return "?";
 }
@@ -70,6 +75,7 @@ Checker::Checker(World& world)
     : world_(world),
       n_(world.size()),
       shadows_(world.size()),
+      staged_(static_cast<std::size_t>(world.size())),
       known_match_(static_cast<std::size_t>(world.size() * world.size())),
       unread_acks_(static_cast<std::size_t>(world.size())),
       max_sent_term_(static_cast<std::size_t>(world.size()), 0) {}
@@ -83,6 +89,7 @@ void Checker::on_crash(int i) {
   sh.apply_calls.clear();
   sh.committed_reports.clear();
   sh.applied_reports.clear();
+  sh.restored = 0;
   unread_acks_[i].clear();
 }
 
@@ -108,14 +115,36 @@ void Checker::on_restart(int i) {
   sh.term = core.term();
   sh.voted_for = core.voted_for();
   sh.leader = 0;
-  sh.commit = 0;
-  sh.applied = 0;
-  sh.last_apply_index = 0;  // the state machine starts empty: all is applied again
+  // The state machine starts empty, or as the snapshot on disk left it:
+  // everything after that is applied again.
+  const SimStorage& disk = world_.storage(i);
+  if (sh.restored != disk.snapshot_index()) {
+    fail(format("snapshot restore: node %" PRIu64 " restarted with snapshot %" PRIu64
+                " on its disk but loaded %" PRIu64,
+                me, disk.snapshot_index(), sh.restored));
+  }
+  if (core.applied_index() != sh.restored || core.commit_index() < sh.restored) {
+    fail(format("snapshot restore: node %" PRIu64 " restarted from snapshot %" PRIu64
+                " with applied index %" PRIu64 " and commit index %" PRIu64,
+                me, sh.restored, core.applied_index(), core.commit_index()));
+  }
+  sh.commit = core.commit_index();
+  sh.applied = core.applied_index();
+  sh.last_apply_index = sh.applied;
+  sh.snapshot = 0;
   sh.changed_at = world_.now();
-  // The restored log must agree with every entry ever seen (log matching).
+  // The restored log must agree with every entry ever seen (log matching);
+  // what a snapshot covers is the committed prefix.
   sh.log.clear();
   const raft::core::Log& log = core.log();
-  for (std::uint64_t j = 1; j <= log.last_index(); ++j) {
+  const std::uint64_t base = log.base_index();
+  if (!fill_shadow(i, base)) return;
+  if (base > 0 && sh.log[base - 1].term != log.base_term()) {
+    fail(format("snapshot restore: node %" PRIu64 " restarted with its log based on %" PRIu64
+                " term %" PRIu64 " but the entry committed there has term %" PRIu64,
+                me, base, log.base_term(), sh.log[base - 1].term));
+  }
+  for (std::uint64_t j = base + 1; j <= log.last_index(); ++j) {
     const EntryKey k = key_of(log.at(j));
     const std::uint64_t prev_term = j > 1 ? sh.log[j - 2].term : 0;
     auto f = facts_.find(LogPos{j, k.term});
@@ -126,6 +155,8 @@ void Checker::on_restart(int i) {
     }
     sh.log.push_back(k);
   }
+  staged_[i].clear();
+  check_claims();
 }
 
 void Checker::on_deliver(int from, int to, const MsgInfo& m) {
@@ -167,14 +198,19 @@ std::string Checker::acked_once(std::uint64_t* acked) const {
 }
 
 Checker::EntryKey Checker::key_of(const raft::EntryView& e) const {
+  return key_of(e.term, e.id, e.type, e.data, e.len);
+}
+
+Checker::EntryKey Checker::key_of(std::uint64_t term, std::uint64_t id, raft::EntryType type,
+                                  const void* data, std::size_t len) const {
   EntryKey k;
-  k.term = e.term;
-  k.id = e.id;
-  k.len = static_cast<std::uint32_t>(e.len);
-  k.type = e.type;
-  std::uint64_t h = 0xCBF29CE484222325ULL ^ (e.term * 0x9E3779B97F4A7C15ULL);
-  h ^= e.id + (static_cast<std::uint64_t>(e.type) << 56) + (e.len << 20);
-  k.digest = hash_bytes(h * 0x100000001B3ULL, e.data, e.len);
+  k.term = term;
+  k.id = id;
+  k.len = static_cast<std::uint32_t>(len);
+  k.type = type;
+  std::uint64_t h = 0xCBF29CE484222325ULL ^ (term * 0x9E3779B97F4A7C15ULL);
+  h ^= id + (static_cast<std::uint64_t>(type) << 56) + (static_cast<std::uint64_t>(len) << 20);
+  k.digest = hash_bytes(h * 0x100000001B3ULL, static_cast<const std::uint8_t*>(data), len);
   return k;
 }
 
@@ -253,12 +289,15 @@ void Checker::on_send(int from, const raft::Message& m) {
                   " before its disk recorded the vote",
                   me, m.to, m.term));
     }
-    if (m.type == MsgType::kAppendEntriesResponse && m.success &&
+    // (An index a durable snapshot covers is held for good.)
+    if ((m.type == MsgType::kAppendEntriesResponse ||
+         m.type == MsgType::kInstallSnapshotResponse) &&
+        m.success && !disk.durable_covered(m.match_index) &&
         (disk.durable_last() < m.match_index ||
          disk.durable_term_at(m.match_index) != core.log().term_at(m.match_index))) {
       fail(format("durability: node %" PRIu64 " acknowledged index %" PRIu64
-                  " before its disk held it (disk has %" PRIu64 " entries)",
-                  me, m.match_index, disk.durable_last()));
+                  " before its disk held it (disk has %" PRIu64 " entries, snapshot %" PRIu64 ")",
+                  me, m.match_index, disk.durable_last(), disk.snapshot_index()));
     }
   }
 
@@ -303,7 +342,36 @@ void Checker::on_send(int from, const raft::Message& m) {
       }
       break;
     case MsgType::kAppendEntriesResponse:
+    case MsgType::kInstallSnapshotResponse:
       break;
+    case MsgType::kInstallSnapshot: {
+      register_leader(m.term, me, "sent InstallSnapshot");
+      if (m.snapshot.term > m.term) {
+        fail(format("message hygiene: InstallSnapshot t%" PRIu64 " from %" PRIu64
+                    " carries a snapshot of term %" PRIu64,
+                    m.term, me, m.snapshot.term));
+      }
+      bool voters_ok = m.snapshot.voters.size() == static_cast<std::size_t>(n_);
+      for (std::size_t v = 0; voters_ok && v < m.snapshot.voters.size(); ++v)
+        voters_ok = m.snapshot.voters[v] == v + 1;
+      if (!voters_ok) {
+        fail(format("snapshot: InstallSnapshot from %" PRIu64 " at %" PRIu64
+                    " does not carry the %d voters of the cluster (%zu)",
+                    me, m.snapshot.index, n_, m.snapshot.voters.size()));
+      }
+      claim(Claim{from, m.snapshot.index, m.snapshot.term, false, 0, 0, "sent"});
+      // The chunk is a piece of the sender's current snapshot.
+      if (disk.snapshot_index() == m.snapshot.index) {
+        const auto& bytes = disk.snapshot_data();
+        if (m.snapshot.size != bytes.size() || m.offset + m.chunk_len > bytes.size() ||
+            (m.chunk_len > 0 && std::memcmp(bytes.data() + m.offset, m.chunk, m.chunk_len) != 0)) {
+          fail(format("snapshot: InstallSnapshot from %" PRIu64 " at %" PRIu64 " offset %" PRIu64
+                      " (%zu bytes of %" PRIu64 ") differs from the snapshot it stored (%zu bytes)",
+                      me, m.snapshot.index, m.offset, m.chunk_len, m.snapshot.size, bytes.size()));
+        }
+      }
+      break;
+    }
   }
 }
 
@@ -326,6 +394,12 @@ void Checker::on_apply(int node, std::uint64_t id, const void* data, std::size_t
                 node + 1, index, core.commit_index()));
     return;
   }
+  if (index <= core.log().base_index()) {
+    fail(format("apply: node %d applied index %" PRIu64 ", which its log compacted (base %" PRIu64
+                ")",
+                node + 1, index, core.log().base_index()));
+    return;
+  }
   const raft::EntryView e = core.log().at(index);
   if (e.type != EntryType::kCommand || e.id != id || e.len != len ||
       (len > 0 && std::memcmp(e.data, data, len) != 0)) {
@@ -338,7 +412,7 @@ void Checker::on_apply(int node, std::uint64_t id, const void* data, std::size_t
     fail(format("apply: node %d applied id %" PRIu64 " with a corrupted payload", node + 1, id));
     return;
   }
-  shadows_[node].apply_calls.emplace_back(index, id);
+  shadows_[node].apply_calls.push_back(ApplyCall{index, id, false});
   TraceRec r;
   r.time_us = world_.now();
   r.kind = Rec::kApply;
@@ -377,6 +451,7 @@ void Checker::on_transition(int node, std::uint64_t id, raft_transition_state s)
       break;
     case RAFT_TRANSITION_COMMITTED:
     case RAFT_TRANSITION_ABANDONED_CONFLICT:
+    case RAFT_TRANSITION_UNKNOWN:
       order_ok = p.last == RAFT_TRANSITION_QUEUED;
       break;
     case RAFT_TRANSITION_APPLIED:
@@ -395,7 +470,8 @@ void Checker::on_transition(int node, std::uint64_t id, raft_transition_state s)
       // This turn's proposals were just appended: find ours near the end.
       const raft::core::Log& log = world_.core(node).log();
       std::uint64_t j = log.last_index();
-      const std::uint64_t stop = j > 100000 ? j - 100000 : 0;
+      const std::uint64_t stop =
+          std::max<std::uint64_t>(j > 100000 ? j - 100000 : 0, log.base_index());
       while (j > stop && log.at(j).id != id) --j;
       if (j == stop || log.at(j).type != EntryType::kCommand) {
         fail(format("transition contract: node %d reported id %" PRIu64
@@ -415,6 +491,11 @@ void Checker::on_transition(int node, std::uint64_t id, raft_transition_state s)
     case RAFT_TRANSITION_APPLIED:
       erase_pending(sh.committed_unapplied, p.index, id);
       sh.applied_reports.push_back(id);
+      break;
+    case RAFT_TRANSITION_UNKNOWN:
+      // The node's log was replaced by a snapshot before it could tell:
+      // the id may or may not be committed (both are fine).
+      erase_pending(sh.queued, p.index, id);
       break;
     case RAFT_TRANSITION_ABANDONED_CONFLICT:
       erase_pending(sh.queued, p.index, id);
@@ -445,6 +526,9 @@ void Checker::after_poll(int i) {
   check_applies(i);
   check_reports(i);
   check_leader(i);
+  check_snapshot_status(i);
+  check_claims();
+  staged_[i].clear();
 }
 
 void Checker::check_role_and_votes(int i) {
@@ -482,13 +566,23 @@ void Checker::check_log(int i) {
   const raft::core::Core& core = world_.core(i);
   const raft::core::Log& log = core.log();
   Shadow& sh = shadows_[i];
-  if (log.base_index() != 0) {
-    fail("harness: log compaction is not modelled by this checker yet");
-    return;
-  }
+  // The shadow keeps the whole log from index 1: entries at or below the
+  // log's base were compacted into a snapshot, so they are committed.
+  const std::uint64_t base = log.base_index();
   const std::uint64_t last = log.last_index();
   std::uint64_t same = std::min<std::uint64_t>(last, sh.log.size());
-  while (same > 0 && !same_shape(sh.log[same - 1], log.at(same))) --same;
+  while (same > base && !same_shape(sh.log[same - 1], log.at(same))) --same;
+  if (same <= base && base > 0 &&
+      (sh.log.size() < base || sh.log[base - 1].term != log.base_term())) {
+    // A leader's snapshot replaced the log: what survives of the shadow is
+    // the part that agrees with the committed sequence.
+    std::uint64_t keep =
+        std::min<std::uint64_t>(std::min<std::uint64_t>(same, base), committed_.size());
+    while (keep > 0 && (sh.log[keep - 1].term != committed_[keep - 1].term ||
+                        sh.log[keep - 1].digest != committed_[keep - 1].digest))
+      --keep;
+    same = keep;
+  }
 
   const bool was_leader_same_term =
       sh.role == RAFT_LEADER && core.role() == raft::core::Role::kLeader && sh.term == core.term();
@@ -504,8 +598,16 @@ void Checker::check_log(int i) {
                   i + 1, same + 1, sh.commit));
     }
   }
+  sh.log.resize(same);
+  if (!fill_shadow(i, base)) return;
+  if (base > 0 && sh.log[base - 1].term != log.base_term()) {
+    fail(format("snapshot: node %d's log is based on %" PRIu64 " term %" PRIu64
+                " but the entry committed there has term %" PRIu64,
+                i + 1, base, log.base_term(), sh.log[base - 1].term));
+    return;
+  }
   sh.log.resize(last);
-  for (std::uint64_t j = same + 1; j <= last; ++j) {
+  for (std::uint64_t j = std::max(same, base) + 1; j <= last; ++j) {
     const raft::EntryView e = log.at(j);
     const EntryKey k = key_of(e);
     sh.log[j - 1] = k;
@@ -529,10 +631,15 @@ void Checker::check_log(int i) {
   }
 }
 
-void Checker::check_commit(int i) {
+void Checker::check_commit(int i, bool durable_only) {
   const raft::core::Core& core = world_.core(i);
   Shadow& sh = shadows_[i];
-  const std::uint64_t commit = core.commit_index();
+  std::uint64_t commit = core.commit_index();
+  if (durable_only) {
+    const SimStorage& d = world_.storage(i);
+    commit = std::min(commit, std::max(d.durable_last(), d.snapshot_index()));
+    commit = std::max(commit, sh.commit);
+  }
   if (commit < sh.commit) {
     fail(format("commit monotonic: node %d commit index went from %" PRIu64 " to %" PRIu64, i + 1,
                 sh.commit, commit));
@@ -556,6 +663,12 @@ void Checker::check_commit(int i) {
       continue;
     }
     committed_.push_back(k);
+    Ref r = ref_.empty() ? Ref{} : ref_.back();
+    if (k.type == EntryType::kCommand) {
+      ++r.count;
+      r.digest = StateMachine::fold(r.digest, k.id, k.len);
+    }
+    ref_.push_back(r);
     if (k.type == EntryType::kCommand) {
       auto ins = committed_ids_.emplace(k.id, j);
       if (!ins.second) {
@@ -573,8 +686,8 @@ void Checker::check_commit(int i) {
 
   // The current-term commit rule [6]: a leader advances its commit index
   // only over an entry of its own term that a quorum really holds.
-  if (commit > sh.commit && core.role() == raft::core::Role::kLeader && sh.role == RAFT_LEADER &&
-      sh.term == core.term()) {
+  if (!durable_only && commit > sh.commit && core.role() == raft::core::Role::kLeader &&
+      sh.role == RAFT_LEADER && sh.term == core.term()) {
     const std::uint64_t term = core.term();
     std::uint64_t m = commit;
     while (m <= sh.log.size() && sh.log[m - 1].term != term) ++m;
@@ -586,7 +699,8 @@ void Checker::check_commit(int i) {
       // Held on disk, by live and crashed nodes alike [7].
       std::uint64_t holders = 0;
       for (int k = 0; k < n_; ++k) {
-        if (world_.storage(k).durable_term_at(m) == term) ++holders;
+        const SimStorage& d = world_.storage(k);
+        if (d.durable_term_at(m) == term || d.durable_covered(m)) ++holders;
       }
       if (holders < quorum()) {
         fail(format("current-term commit rule: leader %d of term %" PRIu64 " committed %" PRIu64
@@ -605,18 +719,31 @@ void Checker::check_commit(int i) {
 void Checker::check_applies(int i) {
   const raft::core::Core& core = world_.core(i);
   Shadow& sh = shadows_[i];
-  for (const auto& call : sh.apply_calls) {
-    const std::uint64_t index = call.first;
+  for (const ApplyCall& call : sh.apply_calls) {
+    const std::uint64_t index = call.index;
+    if (call.snapshot) {
+      // Loading a snapshot replaces the state: it must be newer than what
+      // was applied (a stale or duplicate snapshot is ignored), and apply
+      // resumes right after it.
+      if (index <= sh.last_apply_index) {
+        fail(format("snapshot: node %d installed a snapshot at %" PRIu64
+                    " after applying up to %" PRIu64 " (stale or duplicate snapshot)",
+                    i + 1, index, sh.last_apply_index));
+        return;
+      }
+      sh.last_apply_index = index;
+      continue;
+    }
     if (index <= sh.last_apply_index) {
       fail(format("apply: node %d applied index %" PRIu64 " after %" PRIu64, i + 1, index,
                   sh.last_apply_index));
       return;
     }
-    if (index > committed_.size() || committed_[index - 1].id != call.second ||
+    if (index > committed_.size() || committed_[index - 1].id != call.id ||
         committed_[index - 1].type != EntryType::kCommand) {
       fail(format("state machine safety: node %d applied id %" PRIu64 " at %" PRIu64
                   " which is not the committed entry there",
-                  i + 1, call.second, index));
+                  i + 1, call.id, index));
       return;
     }
     for (std::uint64_t j = sh.last_apply_index + 1; j < index; ++j) {
@@ -742,6 +869,151 @@ void Checker::check_leader(int i) {
   sh.term = term;
   sh.voted_for = core.voted_for();
   sh.leader = core.leader();
+}
+
+}  // namespace sim
+
+namespace sim {
+
+// ---------------------------------------------------------------- snapshots
+
+bool Checker::fill_shadow(int i, std::uint64_t upto) {
+  Shadow& sh = shadows_[i];
+  while (sh.log.size() < upto) {
+    const std::uint64_t j = sh.log.size() + 1;
+    if (j <= committed_.size()) {
+      sh.log.push_back(committed_[j - 1]);
+      continue;
+    }
+    // Not committed as far as the checker knows: only a node that appended
+    // and compacted it within one poll (a lone voter) may lack it.
+    auto it = staged_[i].find(j);
+    if (it == staged_[i].end()) {
+      fail(format("snapshot: node %d compacted its log up to %" PRIu64 " but entry %" PRIu64
+                  " was never committed (committed up to %zu)",
+                  i + 1, upto, j, committed_.size()));
+      return false;
+    }
+    const std::uint64_t prev_term = j > 1 ? sh.log[j - 2].term : 0;
+    auto ins = facts_.emplace(LogPos{j, it->second.term}, LogFact{it->second.digest, prev_term});
+    if (!ins.second &&
+        (ins.first->second.digest != it->second.digest || ins.first->second.prev_term != prev_term))
+      fail(format("log matching: node %d held a different entry at index %" PRIu64, i + 1, j));
+    sh.log.push_back(it->second);
+  }
+  return true;
+}
+
+void Checker::on_disk_append(int node, std::uint64_t first_index, const raft_entry* entries,
+                             std::size_t n) {
+  for (std::size_t k = 0; k < n; ++k) {
+    const raft_entry& e = entries[k];
+    staged_[node][first_index + k] =
+        key_of(e.term, e.id, static_cast<EntryType>(e.type), e.data, e.len);
+  }
+}
+
+void Checker::on_disk_snapshot(int node, std::uint64_t index, const std::vector<std::uint8_t>& meta,
+                               const std::vector<std::uint8_t>& data) {
+  raft::SnapshotInfo info;
+  if (!raft::wire::decode_snapshot_meta(meta.data(), meta.size(), info)) {
+    fail(format("snapshot: node %d stored a snapshot at %" PRIu64 " whose meta does not decode",
+                node + 1, index));
+    return;
+  }
+  bool voters_ok = info.voters.size() == static_cast<std::size_t>(n_);
+  for (std::size_t v = 0; voters_ok && v < info.voters.size(); ++v)
+    voters_ok = info.voters[v] == v + 1;
+  if (info.index != index || info.size != data.size() ||
+      info.crc != raft::wire::crc32c(data.data(), data.size()) || !voters_ok) {
+    fail(format("snapshot: node %d stored snapshot %" PRIu64 " with meta index %" PRIu64
+                " size %" PRIu64 " (bytes %zu), crc %s, %zu voters (cluster %d)",
+                node + 1, index, info.index, info.size, data.size(),
+                info.crc == raft::wire::crc32c(data.data(), data.size()) ? "ok" : "WRONG",
+                info.voters.size(), n_));
+    return;
+  }
+  std::uint64_t at = 0, count = 0, digest = 0;
+  std::string why;
+  if (!StateMachine::parse(data, &at, &count, &digest, &why) || at != index) {
+    fail(format("snapshot: node %d stored snapshot %" PRIu64 " whose bytes are not what a state "
+                "machine saved at that index (%s, saved at %" PRIu64 ")",
+                node + 1, index, why.c_str(), at));
+    return;
+  }
+  claim(Claim{node, index, info.term, true, count, digest, "stored"});
+}
+
+void Checker::on_snapshot_save(int node, std::uint64_t index, std::uint64_t count,
+                               std::uint64_t digest) {
+  claim(Claim{node, index, 0, true, count, digest, "saved"});
+}
+
+void Checker::on_snapshot_load(int node, std::uint64_t index, std::uint64_t count,
+                               std::uint64_t digest, bool creating) {
+  claim(Claim{node, index, 0, true, count, digest, creating ? "restored" : "installed"});
+  if (creating) {
+    shadows_[node].restored = index;
+  } else {
+    shadows_[node].apply_calls.push_back(ApplyCall{index, 0, true});
+  }
+}
+
+// Every snapshot, wherever it is seen, must be the state of the committed
+// prefix it claims to cover: the state after installing equals the state of
+// a replica that applied the same prefix.
+void Checker::check_claims() {
+  for (const Claim& c : claims_) {
+    if (c.index == 0 || c.index > committed_.size()) {
+      fail(format("snapshot: node %d %s a snapshot at %" PRIu64
+                  " beyond the committed sequence (%zu entries)",
+                  c.node + 1, c.what, c.index, committed_.size()));
+      break;
+    }
+    const Ref& r = ref_[c.index - 1];
+    if (c.has_state && (r.count != c.count || r.digest != c.digest)) {
+      fail(format("snapshot: node %d %s a snapshot at %" PRIu64 " holding %" PRIu64
+                  " commands (digest %016" PRIx64 ") but the committed prefix has %" PRIu64
+                  " (digest %016" PRIx64 ")",
+                  c.node + 1, c.what, c.index, c.count, c.digest, r.count, r.digest));
+      break;
+    }
+    if (c.term != 0 && committed_[c.index - 1].term != c.term) {
+      fail(format("snapshot: node %d %s a snapshot at %" PRIu64 " of term %" PRIu64
+                  " but the entry committed there has term %" PRIu64,
+                  c.node + 1, c.what, c.index, c.term, committed_[c.index - 1].term));
+      break;
+    }
+  }
+  claims_.clear();
+}
+
+void Checker::check_snapshot_status(int i) {
+  Shadow& sh = shadows_[i];
+  raft_status st;
+  raft_status_init(&st);
+  if (raft_node_status(world_.handle(i), &st) != RAFT_OK) {
+    fail(format("harness: raft_node_status failed on node %d", i + 1));
+    return;
+  }
+  const SimStorage& disk = world_.storage(i);
+  const std::uint64_t base = world_.core(i).log().base_index();
+  if (st.snapshot_index > st.commit_index) {
+    fail(format("snapshot: node %d has a snapshot at %" PRIu64 " beyond its commit index %" PRIu64,
+                i + 1, st.snapshot_index, st.commit_index));
+  } else if (st.snapshot_index < sh.snapshot) {
+    fail(format("snapshot: node %d's snapshot index went from %" PRIu64 " to %" PRIu64, i + 1,
+                sh.snapshot, st.snapshot_index));
+  } else if (st.snapshot_index > disk.snapshot_index()) {
+    fail(format("snapshot durability: node %d reports snapshot %" PRIu64
+                " but its disk holds snapshot %" PRIu64,
+                i + 1, st.snapshot_index, disk.snapshot_index()));
+  } else if (base > disk.snapshot_index()) {
+    fail(format("snapshot durability: node %d dropped its log up to %" PRIu64
+                " but its disk's snapshot covers only up to %" PRIu64,
+                i + 1, base, disk.snapshot_index()));
+  }
+  sh.snapshot = st.snapshot_index;
 }
 
 }  // namespace sim

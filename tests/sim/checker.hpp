@@ -18,6 +18,12 @@
 //   message hygiene: terms, AppendEntries only from that term's leader [15]
 //   transition contract: report order, ABANDONED never committed,
 //     COMMITTED/APPLIED only for entries in the committed sequence
+//   snapshots: a snapshot's index never beyond the node's commit index;
+//     every snapshot saved, stored, sent or loaded at index i carries the
+//     state (command count, digest) of the committed prefix 1..i and its
+//     meta the term of entry i and the voters; loading one never moves the
+//     applied index back; after it, apply resumes at i + 1; a restarted
+//     node restores the snapshot its disk holds
 #pragma once
 
 #include <cstdint>
@@ -51,9 +57,23 @@ class Checker {
   void on_crash(int node);
   // A poll failed on a dying disk: record the node's log (which may have
   // partly reached the disk) without judging what it never made visible.
-  void observe_log(int node) { check_log(node); }
+  // Its commit index is recorded too: a lone voter commits what it synced,
+  // and what its snapshots claim to cover must be found committed later.
+  void observe_log(int node) {
+    check_log(node);
+    check_commit(node, true);
+  }
   void on_restart(int node);
   void fail(const std::string& what);
+  // Snapshots: the state machine starts saving / loaded one (creating: the
+  // node is being restarted); the disk took entries / a snapshot.
+  void on_snapshot_save(int node, std::uint64_t index, std::uint64_t count, std::uint64_t digest);
+  void on_snapshot_load(int node, std::uint64_t index, std::uint64_t count, std::uint64_t digest,
+                        bool creating);
+  void on_disk_append(int node, std::uint64_t first_index, const raft_entry* entries,
+                      std::size_t n);
+  void on_disk_snapshot(int node, std::uint64_t index, const std::vector<std::uint8_t>& meta,
+                        const std::vector<std::uint8_t>& data);
 
   bool failed() const { return !failure_.empty(); }
   const std::string& failure() const { return failure_; }
@@ -85,6 +105,10 @@ class Checker {
     std::uint32_t len = 0;
     raft::EntryType type = raft::EntryType::kCommand;
   };
+  struct ApplyCall {
+    std::uint64_t index, id;
+    bool snapshot;  // a snapshot was loaded up to index (no id)
+  };
   struct Shadow {
     int role = RAFT_FOLLOWER;
     std::uint64_t term = 0;
@@ -94,7 +118,9 @@ class Checker {
     std::uint64_t applied = 0;
     std::uint64_t last_apply_index = 0;  // index of the last apply() call
     std::vector<EntryKey> log;           // log[0] is index 1
-    std::vector<std::pair<std::uint64_t, std::uint64_t>> apply_calls;  // (index, id) this poll
+    std::vector<ApplyCall> apply_calls;  // this poll, in order
+    std::uint64_t snapshot = 0;          // raft_status.snapshot_index at the last poll
+    std::uint64_t restored = 0;          // snapshot loaded by this incarnation at creation
     std::vector<std::uint64_t> committed_reports;  // ids reported COMMITTED this poll
     std::vector<std::uint64_t> applied_reports;    // ids reported APPLIED this poll
     // QUEUED / COMMITTED-but-not-APPLIED transitions by log index: once the
@@ -121,11 +147,33 @@ class Checker {
     std::uint64_t digest, prev_term;
   };
 
+  // The state of the committed prefix 1..i, folded like the state machine.
+  struct Ref {
+    std::uint64_t count = 0, digest = 0;
+  };
+  // A snapshot claim checked once the committed sequence covers it.
+  struct Claim {
+    int node;
+    std::uint64_t index, term;  // term 0: not claimed
+    bool has_state;
+    std::uint64_t count, digest;
+    const char* what;
+  };
+
   EntryKey key_of(const raft::EntryView& e) const;
+  EntryKey key_of(std::uint64_t term, std::uint64_t id, raft::EntryType type, const void* data,
+                  std::size_t len) const;
+  void claim(const Claim& c) { claims_.push_back(c); }
+  void check_claims();
+  void check_snapshot_status(int i);
+  // Fills sh.log up to `upto` (entries the node compacted before the
+  // checker saw them) from the committed sequence or the disk's appends.
+  bool fill_shadow(int i, std::uint64_t upto);
   bool same_shape(const EntryKey& k, const raft::EntryView& e) const;
   void check_role_and_votes(int i);
   void check_log(int i);
-  void check_commit(int i);
+  // durable_only: a failed poll; only what the disk holds counts as committed.
+  void check_commit(int i, bool durable_only = false);
   void check_applies(int i);
   void check_reports(int i);
   void check_leader(int i);
@@ -139,6 +187,12 @@ class Checker {
   int n_;
   std::vector<Shadow> shadows_;
   std::vector<EntryKey> committed_;  // the global committed sequence G; [0] is index 1
+  std::vector<Ref> ref_;             // ref_[j - 1]: the state after G's prefix 1..j
+  std::vector<Claim> claims_;
+  // Per node: entries its disk took since the last poll ended (an entry may
+  // enter and leave a node's log within one poll: a lone voter commits,
+  // applies and compacts it at once).
+  std::vector<std::map<std::uint64_t, EntryKey>> staged_;
   // term -> highest index a node of that term knew committed (told by, or
   // being, that term's leader).  A leader of term T must hold G up to the
   // highest index committed in any earlier term (Leader Completeness); an

@@ -137,6 +137,40 @@ double seconds_since(std::chrono::steady_clock::time_point t0) {
 
 struct Tally {
   std::uint64_t seeds = 0, failures = 0, events = 0;
+  // Snapshot coverage: seeds that took / transferred one, and totals.
+  std::uint64_t seeds_saving = 0, seeds_installing = 0, seeds_restoring = 0;
+  sim::SnapStats snap;
+  void add(const sim::SnapStats& s) {
+    seeds_saving += s.saves > 0 ? 1 : 0;
+    seeds_installing += s.installs > 0 ? 1 : 0;
+    seeds_restoring += s.restores > 0 ? 1 : 0;
+    snap.saves += s.saves;
+    snap.save_steps += s.save_steps;
+    snap.save_failures += s.save_failures;
+    snap.commits += s.commits;
+    snap.compactions += s.compactions;
+    snap.installs += s.installs;
+    snap.restores += s.restores;
+    snap.chunks += s.chunks;
+    snap.chunk_bytes += s.chunk_bytes;
+  }
+  void add(const Tally& t) {
+    seeds += t.seeds;
+    failures += t.failures;
+    events += t.events;
+    seeds_saving += t.seeds_saving;
+    seeds_installing += t.seeds_installing;
+    seeds_restoring += t.seeds_restoring;
+    snap.saves += t.snap.saves;
+    snap.save_steps += t.snap.save_steps;
+    snap.save_failures += t.snap.save_failures;
+    snap.commits += t.snap.commits;
+    snap.compactions += t.snap.compactions;
+    snap.installs += t.snap.installs;
+    snap.restores += t.snap.restores;
+    snap.chunks += t.snap.chunks;
+    snap.chunk_bytes += t.snap.chunk_bytes;
+  }
 };
 
 // Runs the seeds assigned to worker `job` of `jobs` (seed index % jobs).
@@ -149,6 +183,7 @@ Tally run_slice(const Args& a, int job, int jobs) {
     const sim::RunResult r = sim::run_seed(o, stdout);
     ++t.seeds;
     t.events += r.events;
+    t.add(r.snap);
     if (!r.ok) {
       ++t.failures;
       if (t.failures >= a.max_failures) {
@@ -201,9 +236,7 @@ Tally fan_out(int jobs, F work) {
       ++total.failures;
       continue;
     }
-    total.seeds += t.seeds;
-    total.failures += t.failures;
-    total.events += t.events;
+    total.add(t);
   }
   return total;
 }
@@ -216,6 +249,13 @@ int cmd_seeds(const Args& a) {
               " events in %.1fs (%.0f events/s with %d job%s)\n",
               a.run.seed, a.run.seed + a.seeds - 1, t.seeds, t.failures, t.events, s,
               s > 0 ? static_cast<double>(t.events) / s : 0.0, a.jobs, a.jobs > 1 ? "s" : "");
+  std::printf("snapshots: %" PRIu64 " seeds saved one, %" PRIu64 " installed one, %" PRIu64
+              " restored one; %" PRIu64 " saves (%" PRIu64 " extra steps, %" PRIu64
+              " failed on purpose), %" PRIu64 " stored, %" PRIu64 " compactions, %" PRIu64
+              " installs, %" PRIu64 " restores, %" PRIu64 " chunks (%" PRIu64 " KiB)\n",
+              t.seeds_saving, t.seeds_installing, t.seeds_restoring, t.snap.saves,
+              t.snap.save_steps, t.snap.save_failures, t.snap.commits, t.snap.compactions,
+              t.snap.installs, t.snap.restores, t.snap.chunks, t.snap.chunk_bytes / 1024);
   return t.failures == 0 ? 0 : 1;
 }
 

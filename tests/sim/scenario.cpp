@@ -31,7 +31,16 @@ struct Filter {
   bool from_end = false;
 };
 
-enum { kReqVote = 1, kReqPreVote, kVoteResp, kPreVoteResp, kAppend, kAppendResp };
+enum {
+  kReqVote = 1,
+  kReqPreVote,
+  kVoteResp,
+  kPreVoteResp,
+  kAppend,
+  kAppendResp,
+  kSnapshot,
+  kSnapshotResp
+};
 
 bool type_matches(int type, const MsgInfo& m) {
   using raft::MsgType;
@@ -50,6 +59,10 @@ bool type_matches(int type, const MsgInfo& m) {
       return m.type == MsgType::kAppendEntries;
     case kAppendResp:
       return m.type == MsgType::kAppendEntriesResponse;
+    case kSnapshot:
+      return m.type == MsgType::kInstallSnapshot;
+    case kSnapshotResp:
+      return m.type == MsgType::kInstallSnapshotResponse;
   }
   return false;
 }
@@ -134,7 +147,7 @@ class Script {
   bool filters(const Tokens& t, std::size_t from, Filter* f, bool* drop, bool* dup,
                std::uint64_t* count);
   bool fire_timer(int i);
-  void deliver(int a, int b, const Filter& f, bool drop, bool dup);
+  void deliver(int a, int b, const Filter& f, bool drop, bool dup, bool poll = true);
   void stabilize();
   void drop_blocked();
   void run_for(std::uint64_t ms);
@@ -170,6 +183,7 @@ class Script {
   std::unique_ptr<ClientSink> client_sink_;
   std::uint64_t next_id_ = kFirstAutoId;
   std::string xfail_;
+  SmParams sm_;
 };
 
 bool Script::error(const char* fmt, ...) {
@@ -223,9 +237,10 @@ bool Script::filters(const Tokens& t, std::size_t from, Filter* f, bool* drop, b
       f->from_end = true;
     } else if (key == "type") {
       static const char* const kNames[] = {
-          "", "req-vote", "req-prevote", "vote-resp", "prevote-resp", "append", "append-resp"};
+          "",       "req-vote",    "req-prevote", "vote-resp",    "prevote-resp",
+          "append", "append-resp", "snapshot",    "snapshot-resp"};
       f->type = -1;
-      for (int i = 1; i <= kAppendResp; ++i) {
+      for (int i = 1; i <= kSnapshotResp; ++i) {
         if (val == kNames[i]) f->type = i;
       }
       if (val == "heartbeat") {
@@ -268,6 +283,20 @@ bool Script::setup(const Tokens& t) {
   std::uint64_t v = 0, v2 = 0;
   const bool is_bool = val == "on" || val == "off";
   if (name == "latency") return number(val, &latency_us_);
+  if (name == "snapshot_size") {
+    // option snapshot_size MIN MAX: filler bytes of every state machine's snapshots
+    if (t.size() < k + 3 || !number(val, &v) || !number(t[k + 2], &v2) || v > v2)
+      return error("option snapshot_size MIN MAX");
+    sm_.filler_min = static_cast<std::uint32_t>(v);
+    sm_.filler_max = static_cast<std::uint32_t>(v2);
+    return true;
+  }
+  if (name == "snapshot_steps") {
+    // option snapshot_steps K: snapshot_save returns MORE up to K times
+    if (!number(val, &v)) return false;
+    sm_.max_steps = static_cast<std::uint32_t>(v);
+    return true;
+  }
   if (name == "jitter") return number(val, &jitter_us_);
   if (!is_bool && !number(val, &v)) return false;
   if (name == "election" && (t.size() < k + 3 || !number(t[k + 2], &v2)))
@@ -290,6 +319,12 @@ bool Script::setup(const Tokens& t) {
       s.max_batch_bytes = static_cast<std::uint32_t>(v);
     } else if (name == "max_queue") {
       s.max_queue_bytes = v;
+    } else if (name == "snapshot_interval") {
+      s.snapshot_interval = v;
+    } else if (name == "snapshot_trailing") {
+      s.snapshot_trailing = v;
+    } else if (name == "snapshot_chunk") {
+      s.snapshot_chunk_bytes = static_cast<std::uint32_t>(v);
     } else {
       return error("unknown option '%s %s'", name.c_str(), val.c_str());
     }
@@ -308,6 +343,7 @@ bool Script::start() {
   if (!world_->ok()) return error("%s", world_->error().c_str());
   checker_ = std::make_unique<Checker>(*world_);
   world_->attach(checker_.get());
+  world_->sm = sm_;
   world_->set_manual(true);
   world_->net.replay_keep = kHistory;
   for (int i = 0; i < n_; ++i) world_->poll(i);
@@ -324,7 +360,7 @@ bool Script::fire_timer(int i) {
   return true;
 }
 
-void Script::deliver(int a, int b, const Filter& f, bool drop, bool dup) {
+void Script::deliver(int a, int b, const Filter& f, bool drop, bool dup, bool poll) {
   std::vector<World::Parked> all = world_->parked(a, b);
   std::vector<std::uint32_t> chosen;
   if (f.from_end) {
@@ -335,7 +371,7 @@ void Script::deliver(int a, int b, const Filter& f, bool drop, bool dup) {
       if (chosen.size() < f.limit && matches(f, *p.info)) chosen.push_back(p.slot);
   }
   for (std::uint32_t s : chosen) world_->deliver_parked(a, b, s, drop, dup);
-  if (!drop && !chosen.empty()) world_->poll(b);
+  if (!drop && !chosen.empty() && poll) world_->poll(b);
 }
 
 void Script::stabilize() {
@@ -396,7 +432,10 @@ void Script::dump(FILE* out) {
                  i + 1, role_word(c.role()), c.term(), c.leader(), c.voted_for(), c.commit_index(),
                  c.applied_index());
     const std::uint64_t last = c.log().last_index();
-    for (std::uint64_t j = last > 20 ? last - 19 : 1; j <= last; ++j) {
+    std::fprintf(out, "base=%" PRIu64 " ", c.log().base_index());
+    for (std::uint64_t j =
+             std::max<std::uint64_t>(last > 20 ? last - 19 : 1, c.log().base_index() + 1);
+         j <= last; ++j) {
       const auto e = c.log().at(j);
       std::fprintf(out, "%s%" PRIu64 ":t%" PRIu64 "%s", j > 1 && j != last - 19 ? " " : "", j,
                    e.term, e.type == raft::EntryType::kNoop ? "n" : "");
@@ -552,6 +591,44 @@ bool Script::expect(const Tokens& t) {
     return true;
   }
   if (what == "acked-once") return acked_once(t);
+  if (what == "saves" || what == "installs" || what == "restores" || what == "chunks") {
+    // expect installs K: at least K snapshots were installed in the run (so
+    // that a snapshot script cannot pass without a snapshot).
+    if (t.size() != 3 || !number(t[2], &v)) return error("expect %s K", what.c_str());
+    const SnapStats st = world_->snap_stats();
+    const std::uint64_t got = what == "saves"      ? st.saves
+                              : what == "installs" ? st.installs
+                              : what == "restores" ? st.restores
+                                                   : st.chunks;
+    if (got < v) return error("%" PRIu64 " %s, expected at least %" PRIu64, got, what.c_str(), v);
+    return true;
+  }
+  if (what == "sm-agree") {
+    // The listed nodes' state machines hold the same state (command count
+    // and digest) at the same applied index.
+    if (!node_list(t, 2, &list) || list.empty()) return false;
+    const int first = list[0];
+    for (int k : list) {
+      if (world_->down(k)) return error("node %d is down", k + 1);
+      const StateMachine& a = world_->state_machine(first);
+      const StateMachine& b = world_->state_machine(k);
+      if (world_->core(k).applied_index() != world_->core(first).applied_index() ||
+          a.count() != b.count() || a.digest() != b.digest())
+        return error("node %d (applied %" PRIu64 ", %" PRIu64
+                     " commands) and node %d (applied %" PRIu64 ", %" PRIu64 " commands) differ",
+                     first + 1, world_->core(first).applied_index(), a.count(), k + 1,
+                     world_->core(k).applied_index(), b.count());
+    }
+    return true;
+  }
+  if (what == "disk-snapshot") {
+    if (t.size() != 4 || !node_arg(t[2], &i) || !number(t[3], &v))
+      return error("expect disk-snapshot N I");
+    if (world_->storage(i).snapshot_index() != v)
+      return error("node %d's disk holds snapshot %" PRIu64 ", expected %" PRIu64, i + 1,
+                   world_->storage(i).snapshot_index(), v);
+    return true;
+  }
   if (what == "min-committed") {
     // At least K entries committed in the run: a churn script that never
     // let the cluster commit would pass its other checks vacuously.
@@ -611,6 +688,28 @@ bool Script::expect(const Tokens& t) {
     got = c.applied_index();
   } else if (what == "last") {
     got = c.log().last_index();
+  } else if (what == "base") {
+    got = c.log().base_index();
+  } else if (what == "snapshot" || what == "snapshot-min") {
+    // expect snapshot N I: raft_status.snapshot_index (snapshot-min: at least I)
+    raft_status st;
+    raft_status_init(&st);
+    raft_node_status(world_->handle(i), &st);
+    got = st.snapshot_index;
+    if (what == "snapshot-min") {
+      if (got < v)
+        return error("node %d snapshot is %" PRIu64 ", expected at least %" PRIu64, i + 1, got, v);
+      return true;
+    }
+  } else if (what == "voters") {
+    // expect voters N K: node N's snapshot meta names voters 1..K
+    const auto& voters = c.snapshot().voters;
+    bool ok = voters.size() == v;
+    for (std::size_t x = 0; ok && x < voters.size(); ++x) ok = voters[x] == x + 1;
+    if (!ok)
+      return error("node %d's snapshot at %" PRIu64 " names %zu voters, expected 1..%" PRIu64,
+                   i + 1, c.snapshot().index, voters.size(), v);
+    return true;
   } else if (what == "known-leader") {
     got = c.leader();
   } else if (what == "log") {
@@ -705,8 +804,24 @@ bool Script::exec(const Tokens& t) {
     if (t.size() < 2 || !link_arg(t[1], &a, &b)) return error("%s A->B [filters]", cmd.c_str());
     Filter f;
     bool drop = cmd == "drop", dup = false;
-    if (!filters(t, 2, &f, &drop, &dup, nullptr)) return false;
-    deliver(a, b, f, drop, dup);
+    // nopoll: leave the frames in the inbox; a later `poll N` (or delivery)
+    // reads them all in one turn.
+    Tokens rest(t.begin(), t.end());
+    bool poll = true;
+    for (auto it = rest.begin(); it != rest.end(); ++it) {
+      if (*it == "nopoll") {
+        poll = false;
+        rest.erase(it);
+        break;
+      }
+    }
+    if (!filters(rest, 2, &f, &drop, &dup, nullptr)) return false;
+    deliver(a, b, f, drop, dup, poll);
+    return true;
+  }
+  if (cmd == "poll") {
+    if (t.size() != 2 || !node_arg(t[1], &i)) return error("poll N");
+    world_->poll(i);
     return true;
   }
   if (cmd == "replay") {

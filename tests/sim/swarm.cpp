@@ -16,6 +16,7 @@ namespace sim {
 namespace {
 
 constexpr std::uint32_t kEvFaultTick = kFirstUserEvent + 10;
+constexpr std::uint32_t kEvLagEnd = kFirstUserEvent + 11;
 
 enum PartitionMode : int {
   kIsolateOne,
@@ -44,6 +45,10 @@ struct Swarm {
   std::uint32_t crash_ppm = 0;       // per node per tick: the process dies
   std::uint32_t disk_fault_ppm = 0;  // per node per tick: a storage call will fail
   std::uint64_t restart_min_us = 0, restart_max_us = 0;
+  // Slow followers: one node cut off for a long time while the others go
+  // on committing and compacting, so that it needs a snapshot to return.
+  std::uint32_t lag_ppm = 0;
+  std::uint64_t lag_min_us = 0, lag_max_us = 0;
 };
 
 class SwarmRun : public EventSink {
@@ -55,6 +60,7 @@ class SwarmRun : public EventSink {
 
  private:
   void draw_config();
+  void draw_snapshot_config(std::uint32_t hb, std::uint32_t emax);
   void on_event(std::uint32_t kind, std::uint32_t a, std::uint64_t b) override;
   void fault_tick();
   void start_partition();
@@ -77,6 +83,8 @@ class SwarmRun : public EventSink {
   Prng cfg_rng_;
   Prng fault_rng_{0, "faults"};
   Prng clock_rng_{0, "clock"};
+  Prng snap_rng_{0, "snapshots"};
+  int lagging_ = -1;  // the node cut off as a slow follower (-1: none)
   int n_ = 3;
   std::vector<NodeSettings> settings_;
   NetParams net_;
@@ -88,6 +96,8 @@ class SwarmRun : public EventSink {
   bool faults_on_ = true;
   bool partitioned_ = false;
   std::vector<int> core_;
+  SmParams sm_;
+  std::string snap_desc_;
   std::string desc_;
 };
 
@@ -161,6 +171,8 @@ void SwarmRun::draw_config() {
   sw_.clock_eps_ppm = static_cast<std::uint32_t>(r.below(200001));
   if (r.chance(100000)) sw_.bad_clock = static_cast<int>(r.below(static_cast<std::uint64_t>(n_)));
 
+  draw_snapshot_config(hb, emax);
+
   // Clients.
   wl_.clients = static_cast<int>(r.range(1, 8));
   wl_.think_mean_us = r.range(hb * 250ull, 2ull * emax * 1000);
@@ -174,7 +186,7 @@ void SwarmRun::draw_config() {
                 "dup=%u%% delay=%" PRIu64 "+%" PRIu64
                 "us long=%u%% cap=%u replay=%u%% "
                 "part=%u/%u modes=%x asym=%u%% pause=%u jump=%u skew=%u%% bad-clock=%d "
-                "crash=%u disk-fault=%u clients=%d",
+                "crash=%u disk-fault=%u clients=%d %s",
                 n_, hb, emin, emax,
                 mixed      ? "mixed"
                 : pre_vote ? "1"
@@ -183,8 +195,41 @@ void SwarmRun::draw_config() {
                 net_.delay_min_us, net_.delay_mean_us, net_.long_ppm / 10000, net_.capacity,
                 sw_.replay_ppm / 10000, sw_.partition_start_ppm, sw_.partition_heal_ppm, sw_.modes,
                 sw_.asym_ppm / 10000, sw_.pause_ppm, sw_.jump_ppm, sw_.clock_eps_ppm / 10000,
-                sw_.bad_clock + 1, sw_.crash_ppm, sw_.disk_fault_ppm, wl_.clients);
+                sw_.bad_clock + 1, sw_.crash_ppm, sw_.disk_fault_ppm, wl_.clients,
+                snap_desc_.c_str());
   desc_ = buf;
+}
+
+// Snapshots draw from their own stream: the rest of a seed's configuration
+// is the same as before they existed.
+void SwarmRun::draw_snapshot_config(std::uint32_t hb, std::uint32_t emax) {
+  Prng& r = snap_rng_;
+  r = Prng(opt_.seed, "snapshots");
+  std::uint64_t interval = 0;
+  if (!r.chance(200000)) interval = r.chance(500000) ? r.range(5, 40) : r.range(41, 200);
+  const std::uint64_t trailing = r.below(51);
+  const std::uint32_t chunk = static_cast<std::uint32_t>(r.range(512, 8192));
+  for (auto& s : settings_) {
+    s.snapshot_interval = interval;
+    s.snapshot_trailing = trailing;
+    s.snapshot_chunk_bytes = chunk;
+  }
+  sm_.filler_min = 1024;
+  sm_.filler_max = static_cast<std::uint32_t>(r.range(1024, 65536));
+  sm_.max_steps = r.chance(500000) ? 0 : static_cast<std::uint32_t>(r.range(1, 4));
+  sm_.save_fail_ppm = r.chance(200000) ? 20000 : 0;
+  if (interval > 0 && r.chance(300000)) {
+    sw_.lag_ppm = static_cast<std::uint32_t>(r.range(5000, 30000));
+    sw_.lag_min_us = 5ull * emax * 1000;
+    sw_.lag_max_us = 30ull * emax * 1000;
+  }
+  (void)hb;
+  char buf[160];
+  std::snprintf(buf, sizeof buf,
+                "snap=%" PRIu64 "/%" PRIu64 " chunk=%u size=%u-%u steps=%u save-fail=%u%% lag=%u",
+                interval, trailing, chunk, sm_.filler_min, sm_.filler_max, sm_.max_steps,
+                sm_.save_fail_ppm / 10000, sw_.lag_ppm);
+  snap_desc_ = buf;
 }
 
 void SwarmRun::on_event(std::uint32_t kind, std::uint32_t a, std::uint64_t b) {
@@ -192,6 +237,17 @@ void SwarmRun::on_event(std::uint32_t kind, std::uint32_t a, std::uint64_t b) {
     if (!faults_on_) return;
     fault_tick();
     world_->schedule(world_->now() + settings_[0].heartbeat_ms * 1000ull, kEvFaultTick, 0, 0);
+    return;
+  }
+  if (kind == kEvLagEnd) {
+    if (!faults_on_ || lagging_ < 0) return;
+    for (int b = 0; b < n_; ++b) {
+      if (b == lagging_) continue;
+      world_->block(lagging_, b, false);
+      world_->block(b, lagging_, false);
+    }
+    trace_.note(world_->now(), Rec::kFault, 0, "slow follower %d rejoins", lagging_ + 1);
+    lagging_ = -1;
     return;
   }
   workload_->on_event(kind, a, b);
@@ -204,6 +260,11 @@ void SwarmRun::fault_tick() {
   } else if (r.chance(sw_.partition_heal_ppm)) {
     world_->heal_all();
     partitioned_ = false;
+    for (int b = 0; lagging_ >= 0 && b < n_; ++b) {  // a slow follower stays cut off
+      if (b == lagging_) continue;
+      world_->block(lagging_, b, true);
+      world_->block(b, lagging_, true);
+    }
     trace_.note(world_->now(), Rec::kFault, 0, "heal");
   }
   for (int i = 0; i < n_; ++i) {
@@ -229,6 +290,18 @@ void SwarmRun::fault_tick() {
     world_->clock_jump(i, us);
     world_->wake(i, world_->now());
     trace_.note(world_->now(), Rec::kFault, 0, "clock %d jumps %" PRIu64 "ms", i + 1, us / 1000);
+  }
+  if (lagging_ < 0 && sw_.lag_ppm > 0 && snap_rng_.chance(sw_.lag_ppm)) {
+    lagging_ = static_cast<int>(snap_rng_.below(static_cast<std::uint64_t>(n_)));
+    for (int b = 0; b < n_; ++b) {
+      if (b == lagging_) continue;
+      world_->block(lagging_, b, true);
+      world_->block(b, lagging_, true);
+    }
+    const std::uint64_t us = snap_rng_.range(sw_.lag_min_us, sw_.lag_max_us);
+    world_->schedule(world_->now() + us, kEvLagEnd, 0, 0);
+    trace_.note(world_->now(), Rec::kFault, 0, "slow follower %d cut off for %" PRIu64 "ms",
+                lagging_ + 1, us / 1000);
   }
   if (sw_.replay_ppm > 0 && r.chance(sw_.replay_ppm)) {
     const std::uint64_t k = r.range(1, 3);
@@ -421,6 +494,7 @@ bool SwarmRun::liveness(std::string* why) {
 
   world_->heal_all();
   partitioned_ = false;
+  lagging_ = -1;
   const std::uint32_t hb = settings_[0].heartbeat_ms;
   NetParams calm;
   calm.delay_min_us = 100;
@@ -580,6 +654,7 @@ RunResult SwarmRun::run() {
   world_->set_sink(this);
   world_->set_listener(workload_.get());
   world_->net = net_;
+  world_->sm = sm_;
   world_->set_restart_delay(sw_.restart_min_us, sw_.restart_max_us);
 
   for (int i = 0; i < n_; ++i) {
@@ -608,6 +683,7 @@ RunResult SwarmRun::run() {
   res.hash = world_->hash().value();
   res.committed = checker_->committed_length();
   res.max_term = checker_->max_term();
+  res.snap = world_->snap_stats();
   return res;
 }
 

@@ -10,6 +10,8 @@
 #include <cstdio>
 #include <string>
 
+#include "world.hpp"
+
 namespace sim {
 
 struct RunOptions {
@@ -31,6 +33,7 @@ struct RunResult {
   std::uint64_t max_term = 0;
   int nodes = 0;
   std::string config;  // one-line summary of what the seed drew
+  SnapStats snap;      // what the snapshot machinery did
 };
 
 // Runs one seed.  On failure, prints the reproduction line and the last

@@ -15,6 +15,10 @@ const char* msg_type_name(const MsgInfo& m) {
       return "append";
     case raft::MsgType::kAppendEntriesResponse:
       return "append-resp";
+    case raft::MsgType::kInstallSnapshot:
+      return "snapshot";
+    case raft::MsgType::kInstallSnapshotResponse:
+      return "snapshot-resp";
   }
   return "?";
 }
@@ -44,6 +48,17 @@ std::string describe(const MsgInfo& m) {
                       "append-resp t%" PRIu64 " reject=%" PRIu64 " hint=%" PRIu64 "/t%" PRIu64,
                       m.term, m.index, m.commit, m.index_term);
       }
+      break;
+    case raft::MsgType::kInstallSnapshot:
+      std::snprintf(buf, sizeof buf,
+                    "snapshot t%" PRIu64 " at=%" PRIu64 "/t%" PRIu64 " off=%" PRIu64
+                    " len=%u of %" PRIu64,
+                    m.term, m.index, m.index_term, m.offset, m.entries, m.size);
+      break;
+    case raft::MsgType::kInstallSnapshotResponse:
+      std::snprintf(buf, sizeof buf,
+                    "snapshot-resp t%" PRIu64 " %s at=%" PRIu64 " next=%" PRIu64 "%s", m.term,
+                    m.success ? "ok" : "partial", m.index, m.offset, m.rewind ? " rewind" : "");
       break;
   }
   return buf;

@@ -23,7 +23,10 @@ struct MsgInfo {
   std::uint64_t index = 0;       // last_log_index, prev_log_index or match/reject index
   std::uint64_t index_term = 0;  // last_log_term or prev_log_term or hint_term
   std::uint64_t commit = 0;
-  std::uint32_t entries = 0;
+  std::uint32_t entries = 0;  // AppendEntries: entries; InstallSnapshot: chunk bytes
+  std::uint64_t offset = 0;   // InstallSnapshot(Response): byte offset
+  std::uint64_t size = 0;     // InstallSnapshot: the snapshot's size
+  bool rewind = false;        // InstallSnapshotResponse: resend from offset
 };
 
 const char* msg_type_name(const MsgInfo& m);

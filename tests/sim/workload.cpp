@@ -83,7 +83,8 @@ void Workload::on_transition(int node, std::uint64_t id, raft_transition_state s
       world_.schedule(world_.now() + rng_.exponential(p_.think_mean_us), kEvAct, ci, 0);
       break;
     case RAFT_TRANSITION_ABANDONED_NOT_LEADER:
-    case RAFT_TRANSITION_ABANDONED_CONFLICT: {
+    case RAFT_TRANSITION_ABANDONED_CONFLICT:
+    case RAFT_TRANSITION_UNKNOWN: {  // (unknown: like a timeout, it may have committed)
       c.waiting = false;
       const std::uint64_t leader = world_.status_leader(node);
       retry_soon(ci, leader == 0 ? -1 : static_cast<int>(leader) - 1);

@@ -34,6 +34,14 @@ void tr_log(raft_log_level level, const char* text, void* user) {
   auto* c = ctx_of(user);
   c->world->cb_log(c->index, level, text);
 }
+int tr_snapshot_save(raft_snapshot_writer* w, std::uint64_t index, void* user) {
+  auto* c = ctx_of(user);
+  return c->world->cb_snapshot_save(c->index, w, index);
+}
+int tr_snapshot_load(raft_snapshot_reader* r, std::uint64_t index, void* user) {
+  auto* c = ctx_of(user);
+  return c->world->cb_snapshot_load(c->index, r, index);
+}
 
 MsgInfo summarise(const raft::Message& m) {
   MsgInfo i;
@@ -60,6 +68,20 @@ MsgInfo summarise(const raft::Message& m) {
       i.index_term = m.hint_term;
       i.commit = m.hint_index;
       break;
+    case raft::MsgType::kInstallSnapshot:
+      i.index = m.snapshot.index;
+      i.index_term = m.snapshot.term;
+      i.commit = m.commit;
+      i.offset = m.offset;
+      i.entries = static_cast<std::uint32_t>(m.chunk_len);
+      i.size = m.snapshot.size;
+      break;
+    case raft::MsgType::kInstallSnapshotResponse:
+      i.index = m.success ? m.match_index : m.snapshot.index;
+      i.index_term = m.snapshot.term;
+      i.offset = m.offset;
+      i.rewind = m.rewind;
+      break;
   }
   return i;
 }
@@ -84,7 +106,9 @@ World::World(std::uint64_t seed, const std::vector<NodeSettings>& nodes, std::ui
     // Clocks start at an arbitrary point: nodes must not assume zero.
     sn.offset_us = static_cast<std::int64_t>(1000000 + 1000 * node_rng.below(100000));
     sn.seed = node_rng.next() | 1;
-    sn.storage = std::make_unique<SimStorage>();
+    sn.storage = std::make_unique<SimStorage>(seed, i);
+    sn.storage->set_observer(this);
+    sn.sm_rng = Prng(seed, "state-machine", static_cast<std::uint64_t>(i));
     if (!create_node(i)) return;
   }
 }
@@ -113,6 +137,9 @@ bool World::create_node(int i) {
   opt.max_queue_bytes = s.max_queue_bytes;
   opt.log_level = RAFT_LOG_ERROR;
   opt.storage = sn.storage->vtable();
+  opt.snapshot_interval = s.snapshot_interval;
+  opt.snapshot_trailing = s.snapshot_trailing;
+  opt.max_snapshot_chunk_bytes = s.snapshot_chunk_bytes;
   raft_callbacks cb;
   raft_callbacks_init(&cb);
   cb.apply = tr_apply;
@@ -120,8 +147,13 @@ bool World::create_node(int i) {
   cb.send = tr_send;
   cb.receive = tr_receive;
   cb.log = tr_log;
+  cb.snapshot_save = tr_snapshot_save;
+  cb.snapshot_load = tr_snapshot_load;
   sn.storage->reopen();
+  sn.sm.reset();
+  sn.creating = true;
   const int rc = raft_node_create(&sn.h, &opt, &cb, &sn.ctx);
+  sn.creating = false;
   if (rc != RAFT_OK) {
     sn.h = nullptr;
     fail("raft_node_create failed for node " + std::to_string(i + 1) + ": " + raft_strerror(rc));
@@ -302,10 +334,12 @@ void World::poll(int i) {
   }
   std::uint64_t next = 0;
   n.sent_in_poll = 0;
+  n.sent_after_fault = 0;
+  n.save_failed = false;
   const int rc = raft_node_poll(n.h, now_ms, &next);
   release_current(n);
   if (rc != RAFT_OK) {
-    if (n.storage->dead() && rc == RAFT_EIO) {
+    if (n.storage->dead() && (rc == RAFT_EIO || rc == RAFT_ECALLBACK)) {
       // The disk failed under it (an injected fault): the node stopped, as
       // the storage contract demands, and is restarted from what survived.
       // What it held in memory may have reached the disk unsynced.
@@ -343,9 +377,12 @@ void World::poll(int i) {
 bool World::check_stopped(int i, std::uint64_t now_ms) {
   SimNode& n = nodes_[i];
   const std::string who = "disk fault: node " + std::to_string(i + 1);
-  if (n.sent_in_poll != 0) {
-    fail(who + " sent " + std::to_string(n.sent_in_poll) +
-         " frame(s) in the turn whose storage write failed");
+  // (Frames sent earlier in the turn, before a later write failed -- a
+  // snapshot written after the turn's messages left -- are judged by the
+  // checker's durability rules like any other.)
+  if (n.sent_after_fault != 0) {
+    fail(who + " sent " + std::to_string(n.sent_after_fault) +
+         " frame(s) after a storage write failed");
     return false;
   }
   raft_status st;
@@ -358,7 +395,7 @@ bool World::check_stopped(int i, std::uint64_t now_ms) {
   }
   std::uint64_t next = 0;
   const int again = raft_node_poll(n.h, now_ms + 1, &next);
-  if (again == RAFT_OK || n.sent_in_poll != 0) {
+  if (again == RAFT_OK || n.sent_after_fault != 0) {
     fail(who + " accepted a poll after its storage failed");
     return false;
   }
@@ -451,6 +488,11 @@ void World::cb_send(int from, std::uint64_t to, const void* msg, std::size_t len
   }
   if (checker_ != nullptr) checker_->on_send(from, decoded_);
   ++nodes_[from].sent_in_poll;
+  if (nodes_[from].storage->dead()) ++nodes_[from].sent_after_fault;
+  if (decoded_.type == raft::MsgType::kInstallSnapshot) {
+    ++snap_stats_.chunks;
+    snap_stats_.chunk_bytes += decoded_.chunk_len;
+  }
   const std::uint32_t s = alloc_slot();
   Slot& slot = slots_[s];
   slot.bytes.assign(bytes, bytes + len);
@@ -662,6 +704,8 @@ void World::release_current(SimNode& n) {
 }
 
 void World::cb_apply(int i, std::uint64_t id, const void* data, std::size_t len) {
+  const std::string problem = nodes_[i].sm.apply(id, len);
+  if (!problem.empty()) fail("node " + std::to_string(i + 1) + ": " + problem);
   if (checker_ != nullptr) checker_->on_apply(i, id, data, len);
 }
 
@@ -673,9 +717,74 @@ void World::cb_transition(int i, std::uint64_t id, raft_transition_state s) {
 void World::cb_log(int i, raft_log_level level, const char* text) {
   // The core logs errors only when safety broke; the driver logs one when
   // an injected storage fault stops the node, which is expected.
-  if (level == RAFT_LOG_ERROR && !nodes_[i].storage->dead()) {
+  // A snapshot_save that we failed on purpose may be logged as an error too.
+  if (level == RAFT_LOG_ERROR && !nodes_[i].storage->dead() && !nodes_[i].save_failed) {
     fail("node " + std::to_string(i + 1) + " logged an error: " + text);
   }
+}
+
+// ---------------------------------------------------------------- snapshots
+
+SnapStats World::snap_stats() const {
+  SnapStats s = snap_stats_;
+  for (const auto& n : nodes_) s.compactions += n.storage->compactions();
+  return s;
+}
+
+int World::cb_snapshot_save(int i, raft_snapshot_writer* w, std::uint64_t index) {
+  SimNode& n = nodes_[i];
+  bool deliberate = false;
+  std::string problem;
+  const bool fresh = !n.sm.saving();
+  if (fresh && checker_ != nullptr)
+    checker_->on_snapshot_save(i, index, n.sm.count(), n.sm.digest());
+  const int rc = n.sm.save(w, index, sm, n.sm_rng, &deliberate, &problem);
+  if (!problem.empty()) fail(problem);
+  trace_.note(now_us_, Rec::kNote, static_cast<std::uint32_t>(i + 1), "save %d at %llu -> %d",
+              i + 1, static_cast<unsigned long long>(index), rc);
+  if (rc == RAFT_OK) ++snap_stats_.saves;
+  if (rc == RAFT_SNAPSHOT_MORE) ++snap_stats_.save_steps;
+  if (deliberate) {
+    ++snap_stats_.save_failures;
+    n.save_failed = true;
+  }
+  return rc;
+}
+
+int World::cb_snapshot_load(int i, raft_snapshot_reader* r, std::uint64_t index) {
+  SimNode& n = nodes_[i];
+  std::string problem;
+  const int rc = n.sm.load(r, index, n.sm_rng, &problem);
+  trace_.note(now_us_, Rec::kNote, static_cast<std::uint32_t>(i + 1), "%s %d at %llu -> %d",
+              n.creating ? "restore" : "install", i + 1, static_cast<unsigned long long>(index),
+              rc);
+  if (rc != RAFT_OK) {
+    // A read that hit an injected disk fault stops the node, as it should;
+    // anything else is libraft handing over bytes that are not a snapshot.
+    if (!n.storage->dead())
+      fail("node " + std::to_string(i + 1) + ": " +
+           (problem.empty() ? "raft_snapshot_read failed: " + std::string(raft_strerror(rc))
+                            : problem));
+    return rc;
+  }
+  ++(n.creating ? snap_stats_.restores : snap_stats_.installs);
+  if (checker_ != nullptr)
+    checker_->on_snapshot_load(i, index, n.sm.count(), n.sm.digest(), n.creating);
+  return RAFT_OK;
+}
+
+void World::on_disk_append(int node, std::uint64_t first_index, const raft_entry* entries,
+                           std::size_t n) {
+  if (checker_ != nullptr) checker_->on_disk_append(node, first_index, entries, n);
+}
+
+void World::on_disk_snapshot(int node, std::uint64_t index, const std::vector<std::uint8_t>& meta,
+                             const std::vector<std::uint8_t>& data) {
+  ++snap_stats_.commits;
+  trace_.note(now_us_, Rec::kNote, static_cast<std::uint32_t>(node + 1),
+              "disk %d: snapshot %llu durable (%zu bytes)", node + 1,
+              static_cast<unsigned long long>(index), data.size());
+  if (checker_ != nullptr) checker_->on_disk_snapshot(node, index, meta, data);
 }
 
 // ---------------------------------------------------------------- manual mode

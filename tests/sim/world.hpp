@@ -22,6 +22,7 @@
 #include "prng.hpp"
 #include "raft.h"
 #include "sim_storage.hpp"
+#include "state_machine.hpp"
 #include "trace.hpp"
 
 namespace sim {
@@ -53,6 +54,23 @@ struct NodeSettings {
   std::uint32_t max_inflight = 64;
   std::uint32_t max_batch_bytes = 1u << 20;
   std::uint64_t max_queue_bytes = 64u << 20;
+  std::uint64_t snapshot_interval = 0;  // 0: never
+  std::uint64_t snapshot_trailing = 1024;
+  std::uint32_t snapshot_chunk_bytes = 1u << 20;
+};
+
+// What the snapshot machinery did in a run (for the summary and for
+// scenarios that must not pass vacuously).
+struct SnapStats {
+  std::uint64_t saves = 0;          // snapshot_save completed (RAFT_OK)
+  std::uint64_t save_steps = 0;     // RAFT_SNAPSHOT_MORE returned
+  std::uint64_t save_failures = 0;  // deliberate failures
+  std::uint64_t commits = 0;        // storage snapshot_commit (saves and installs)
+  std::uint64_t compactions = 0;    // storage compact calls
+  std::uint64_t installs = 0;       // snapshot_load of a leader's snapshot
+  std::uint64_t restores = 0;       // snapshot_load on restart
+  std::uint64_t chunks = 0;         // InstallSnapshot frames sent
+  std::uint64_t chunk_bytes = 0;
 };
 
 // Network behaviour, applied to every link that is not blocked.
@@ -69,14 +87,14 @@ struct NetParams {
   std::uint32_t replay_keep = 0;  // old frames kept for late replay (0 = none)
 };
 
-class World {
+class World : public StorageObserver {
  public:
   static constexpr std::uint64_t kClusterId = 0x51A1DEADBEEFull;
   static constexpr std::size_t kInboxLimit = 2048;  // like a socket buffer
 
   World(std::uint64_t seed, const std::vector<NodeSettings>& nodes, std::uint32_t mutants,
         Trace& trace);
-  ~World();
+  ~World() override;
   World(const World&) = delete;
   World& operator=(const World&) = delete;
 
@@ -142,6 +160,15 @@ class World {
   // Node i's leader as reported by raft_node_status (0 = unknown).
   std::uint64_t status_leader(int i) const;
 
+  // ---- snapshots
+  SmParams sm;  // how state machines save their snapshots (set before the first poll)
+  SnapStats snap_stats() const;
+  const StateMachine& state_machine(int i) const { return nodes_[i].sm; }
+  void on_disk_append(int node, std::uint64_t first_index, const raft_entry* entries,
+                      std::size_t n) override;
+  void on_disk_snapshot(int node, std::uint64_t index, const std::vector<std::uint8_t>& meta,
+                        const std::vector<std::uint8_t>& data) override;
+
   // ---- network
   NetParams net;
   void block(int from, int to, bool blocked);
@@ -178,6 +205,8 @@ class World {
   void cb_apply(int i, std::uint64_t id, const void* data, std::size_t len);
   void cb_transition(int i, std::uint64_t id, raft_transition_state state);
   void cb_log(int i, raft_log_level level, const char* text);
+  int cb_snapshot_save(int i, raft_snapshot_writer* w, std::uint64_t index);
+  int cb_snapshot_load(int i, raft_snapshot_reader* r, std::uint64_t index);
 
   // Transition reports go here too (the workload listens).
   class TransitionListener {
@@ -206,11 +235,16 @@ class World {
     std::uint64_t wake_at = UINT64_MAX;
     std::uint64_t wake_gen = 0;
     std::uint64_t deadline_ms = 0;
-    std::uint32_t spins = 0;         // consecutive polls asking to be polled again at once
-    std::uint64_t seed = 0;          // raft_options.random_seed, the same for every incarnation
-    std::uint32_t sent_in_poll = 0;  // frames sent by the poll running now
+    std::uint32_t spins = 0;             // consecutive polls asking to be polled again at once
+    std::uint64_t seed = 0;              // raft_options.random_seed, the same for every incarnation
+    std::uint32_t sent_in_poll = 0;      // frames sent by the poll running now
+    std::uint32_t sent_after_fault = 0;  // ... after a storage call of it failed
     std::uint32_t disk_stops = 0;
     std::unique_ptr<SimStorage> storage;
+    StateMachine sm;           // the incarnation's state machine
+    Prng sm_rng;               // its snapshot sizes, steps and failures
+    bool creating = false;     // inside raft_node_create (a restore, not an install)
+    bool save_failed = false;  // our snapshot_save failed on purpose in this poll
   };
   struct Slot {
     std::vector<std::uint8_t> bytes;
@@ -276,6 +310,7 @@ class World {
   raft::Message decoded_;
   Trace& trace_;
   RunHash hash_;
+  SnapStats snap_stats_;
   Checker* checker_ = nullptr;
   EventSink* sink_ = nullptr;
   TransitionListener* listener_ = nullptr;

@@ -103,10 +103,16 @@ class SimCluster:
     event loop would; a wrong deadline therefore stalls the cluster and fails a test.
     """
 
-    def __init__(self, n: int = 3, seed: int = 1, **options: object) -> None:
+    def __init__(
+        self,
+        n: int = 3,
+        seed: int = 1,
+        machine: Callable[[], Recorder] = Recorder,
+        **options: object,
+    ) -> None:
         self.ids = list(range(1, n + 1))
         self.net = Network(self.ids)
-        self.machines = {i: Recorder() for i in self.ids}
+        self.machines = {i: machine() for i in self.ids}
         self.endpoints = {i: self.net.endpoint(i) for i in self.ids}
         self.now = 0
         self.deadline = {i: 0 for i in self.ids}

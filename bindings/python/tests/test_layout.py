@@ -43,6 +43,7 @@ ERROR_NAMES = {
     "CALLBACK": "RAFT_ECALLBACK",
     "VERSION": "RAFT_EVERSION",
     "INTERNAL": "RAFT_EINTERNAL",
+    "NOT_SUPPORTED": "RAFT_ENOTSUP",
 }
 
 
@@ -53,6 +54,8 @@ def constants() -> Dict[str, int]:
         out[f"RAFT_{kind}_VERSION"] = _native.STRUCT_VERSION
     out["RAFT_ENTRY_COMMAND"] = _native.ENTRY_COMMAND
     out["RAFT_ENTRY_NOOP"] = _native.ENTRY_NOOP
+    out["RAFT_SNAPSHOT_META_MAX"] = _native.SNAPSHOT_META_MAX
+    out["RAFT_SNAPSHOT_MORE"] = raft.SNAPSHOT_MORE
     out.update({"RAFT_" + m.name: m.value for m in raft.Role})
     out.update({"RAFT_TRANSITION_" + m.name: m.value for m in raft.TransitionState})
     out.update({"RAFT_LOG_" + m.name: m.value for m in raft.LogLevel})

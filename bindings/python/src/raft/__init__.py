@@ -9,6 +9,7 @@ from ._callbacks import LogSink, logging_sink
 from ._interfaces import Cluster, StateMachine
 from ._native import library_path, lib as _lib
 from ._replica import Replica
+from ._snapshot import SNAPSHOT_MORE, SnapshotReader, SnapshotWriter
 from ._types import NO_ID, ErrorCode, LogLevel, RaftError, Role, Status, TransitionState, strerror
 
 __version__ = "0.1.0"
@@ -29,6 +30,9 @@ __all__ = [
     "RaftError",
     "Replica",
     "Role",
+    "SNAPSHOT_MORE",
+    "SnapshotReader",
+    "SnapshotWriter",
     "StateMachine",
     "Status",
     "TransitionState",

@@ -15,7 +15,8 @@ from typing import Any, Callable, Deque, Dict, List, Optional, Tuple, Union
 
 from . import _native
 from ._native import lib
-from ._types import NO_ID, LogLevel, TransitionState, to_enum
+from ._snapshot import SNAPSHOT_MORE, SnapshotReader, SnapshotWriter
+from ._types import NO_ID, ErrorCode, LogLevel, TransitionState, to_enum
 
 LogSink = Callable[[Union[LogLevel, int], str], None]
 
@@ -35,6 +36,15 @@ def logging_sink(replica_id: int) -> LogSink:
         _LOGGER.log(_PY_LEVELS.get(level, logging.DEBUG), "[replica %d] %s", replica_id, line)
 
     return sink
+
+
+def snapshot_methods(state_machine: Any) -> bool:
+    """Whether the state machine takes part in snapshots (both methods, or neither)."""
+    save = callable(getattr(state_machine, "save_snapshot", None))
+    load = callable(getattr(state_machine, "load_snapshot", None))
+    if save != load:
+        raise TypeError("state_machine needs both save_snapshot and load_snapshot, or neither")
+    return save
 
 
 def _as_bytes(message: Any) -> bytes:
@@ -159,6 +169,32 @@ class Context:
         except BaseException as e:
             self.keep(e)
 
+    def _snapshot_save(self, writer: Optional[int], index: int, _user: Any) -> int:
+        stream = SnapshotWriter(writer or 0)
+        try:
+            more = self.state_machine.save_snapshot(stream, index)
+            return SNAPSHOT_MORE if more == SNAPSHOT_MORE else 0
+        except BaseException as e:
+            # The library gives this snapshot up and tries again one interval later;
+            # run()/poll() re-raise e so that the failure is not silent.
+            self.keep(e)
+            return int(ErrorCode.CALLBACK)
+        finally:
+            stream._invalidate()
+
+    def _snapshot_load(self, reader: Optional[int], index: int, _user: Any) -> int:
+        stream = SnapshotReader(reader or 0)
+        try:
+            self.state_machine.load_snapshot(stream, index)
+            return 0
+        except BaseException as e:
+            # The library stops the node: the state machine is in an unknown state.
+            self.keep(e)
+            self.poisoned = True
+            return int(ErrorCode.CALLBACK)
+        finally:
+            stream._invalidate()
+
     def _fill_table(self) -> None:
         lib.raft_callbacks_init(ctypes.byref(self.table))
         slots: List[Tuple[str, Any, Callable[..., Any]]] = [
@@ -167,6 +203,11 @@ class Context:
             ("halt", _native.HALT_FN, self._halt),  # always: a pending exception stops run()
             ("log", _native.LOG_FN, self._log),  # always: it carries create's failure reason
         ]
+        if snapshot_methods(self.state_machine):
+            slots += [
+                ("snapshot_save", _native.SNAPSHOT_SAVE_FN, self._snapshot_save),
+                ("snapshot_load", _native.SNAPSHOT_LOAD_FN, self._snapshot_load),
+            ]
         if self.cluster is not None:
             slots += [
                 ("send", _native.SEND_FN, self._send),

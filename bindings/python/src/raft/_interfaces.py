@@ -20,6 +20,22 @@ class StateMachine:
 
     little_raft's ``get_pending_transitions`` has no counterpart: call
     ``Replica.propose`` (from any thread) instead.
+
+    Snapshots are optional: a state machine that defines both of these methods
+    (they are not defined here, so that their presence is the opt-in) lets the
+    replica compact its log (``snapshot_interval=``) and install a leader's
+    snapshot::
+
+        def save_snapshot(self, writer: SnapshotWriter, index: int) -> Optional[int]:
+            # every transition up to index applied, none after; writer.write(bytes)
+            # any number of times.  Return None when done, or SNAPSHOT_MORE to be
+            # called again (with a fresh writer on the same snapshot) in the next
+            # turn: no apply happens in between.  Raising gives this snapshot up
+            # (retried one interval later) and run()/poll() re-raise.
+
+        def load_snapshot(self, reader: SnapshotReader, index: int) -> None:
+            # replace the whole state with reader.read() (covers up to index).
+            # Raising stops the replica.
     """
 
     def apply_transition(self, transition_id: int, data: bytes) -> None:

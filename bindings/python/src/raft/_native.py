@@ -15,6 +15,7 @@ from ctypes import (
     Structure,
     c_char_p,
     c_int,
+    c_int64,
     c_size_t,
     c_uint,
     c_uint32,
@@ -36,6 +37,8 @@ MIN_VERSION_NUMBER = 100  # 0.1.0
 STRUCT_VERSION = 1
 ENTRY_COMMAND = 1  # RAFT_ENTRY_COMMAND
 ENTRY_NOOP = 2  # RAFT_ENTRY_NOOP
+SNAPSHOT_META_MAX = 65536  # RAFT_SNAPSHOT_META_MAX
+SNAPSHOT_MORE = 1  # RAFT_SNAPSHOT_MORE: snapshot_save wants another call
 
 raft_id = c_uint64
 # gcc and clang give an enum without negative constants the type unsigned int.
@@ -62,6 +65,9 @@ class raft_options(Structure):
         ("max_queue_bytes", c_uint64),
         ("log_level", c_enum),
         ("storage", c_void_p),  # const raft_storage *; custom storage is not wrapped yet
+        ("snapshot_interval", c_uint64),
+        ("snapshot_trailing", c_uint64),
+        ("max_snapshot_chunk_bytes", c_uint32),
     ]
 
 
@@ -84,6 +90,14 @@ STORAGE_APPEND_FN = CFUNCTYPE(c_int, c_void_p, c_uint64, POINTER(raft_entry), c_
 STORAGE_TRUNCATE_FN = CFUNCTYPE(c_int, c_void_p, c_uint64)
 STORAGE_SYNC_FN = CFUNCTYPE(c_int, c_void_p)
 STORAGE_CLOSE_FN = CFUNCTYPE(None, c_void_p)
+STORAGE_SNAPSHOT_BEGIN_FN = CFUNCTYPE(c_int, c_void_p)
+STORAGE_SNAPSHOT_WRITE_FN = CFUNCTYPE(c_int, c_void_p, c_void_p, c_size_t)
+STORAGE_SNAPSHOT_COMMIT_FN = CFUNCTYPE(c_int, c_void_p, c_uint64, c_void_p, c_size_t)
+STORAGE_SNAPSHOT_META_FN = CFUNCTYPE(c_int, c_void_p, c_void_p, c_size_t, POINTER(c_size_t))
+STORAGE_SNAPSHOT_READ_FN = CFUNCTYPE(
+    c_int, c_void_p, c_uint64, c_void_p, c_size_t, POINTER(c_size_t)
+)
+STORAGE_COMPACT_FN = CFUNCTYPE(c_int, c_void_p, c_uint64)
 
 
 class raft_storage(Structure):
@@ -96,6 +110,12 @@ class raft_storage(Structure):
         ("truncate", STORAGE_TRUNCATE_FN),
         ("sync", STORAGE_SYNC_FN),
         ("close", STORAGE_CLOSE_FN),
+        ("snapshot_begin", STORAGE_SNAPSHOT_BEGIN_FN),
+        ("snapshot_write", STORAGE_SNAPSHOT_WRITE_FN),
+        ("snapshot_commit", STORAGE_SNAPSHOT_COMMIT_FN),
+        ("snapshot_meta", STORAGE_SNAPSHOT_META_FN),
+        ("snapshot_read", STORAGE_SNAPSHOT_READ_FN),
+        ("compact", STORAGE_COMPACT_FN),
     ]
 
 
@@ -106,6 +126,9 @@ RECEIVE_FN = CFUNCTYPE(c_int, POINTER(c_void_p), POINTER(c_size_t), c_void_p)
 HALT_FN = CFUNCTYPE(c_int, c_void_p)
 LEADER_FN = CFUNCTYPE(None, raft_id, c_void_p)
 LOG_FN = CFUNCTYPE(None, c_enum, c_char_p, c_void_p)
+# The writer and reader handles are opaque: plain addresses here.
+SNAPSHOT_SAVE_FN = CFUNCTYPE(c_int, c_void_p, c_uint64, c_void_p)
+SNAPSHOT_LOAD_FN = CFUNCTYPE(c_int, c_void_p, c_uint64, c_void_p)
 
 
 class raft_callbacks(Structure):
@@ -118,6 +141,8 @@ class raft_callbacks(Structure):
         ("halt", HALT_FN),
         ("leader", LEADER_FN),
         ("log", LOG_FN),
+        ("snapshot_save", SNAPSHOT_SAVE_FN),
+        ("snapshot_load", SNAPSHOT_LOAD_FN),
     ]
 
 
@@ -148,6 +173,8 @@ _PROTOTYPES = [
     ("raft_options_init", None, [POINTER(raft_options)]),
     ("raft_storage_init", None, [POINTER(raft_storage)]),
     ("raft_callbacks_init", None, [POINTER(raft_callbacks)]),
+    ("raft_snapshot_write", c_int, [c_void_p, c_void_p, c_size_t]),
+    ("raft_snapshot_read", c_int64, [c_void_p, c_void_p, c_size_t]),
     ("raft_status_init", None, [POINTER(raft_status)]),
     (
         "raft_node_create",

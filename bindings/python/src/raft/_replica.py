@@ -97,6 +97,9 @@ class Replica:
         max_entry_bytes: Optional[int] = None,
         max_queue_bytes: Optional[int] = None,
         log_level: Optional[LogLevel] = None,
+        snapshot_interval: Optional[int] = None,
+        snapshot_trailing: Optional[int] = None,
+        max_snapshot_chunk_bytes: Optional[int] = None,
         data_dir: Union[str, "os.PathLike[str]", None] = None,
         log: Optional[LogSink] = None,
     ) -> None:
@@ -124,6 +127,9 @@ class Replica:
             ("max_entry_bytes", max_entry_bytes, _U32),
             ("max_queue_bytes", max_queue_bytes, _U64),
             ("log_level", log_level, _U32),
+            ("snapshot_interval", snapshot_interval, _U64),
+            ("snapshot_trailing", snapshot_trailing, _U64),
+            ("max_snapshot_chunk_bytes", max_snapshot_chunk_bytes, _U32),
         ]:
             if value is not None:
                 setattr(opt, name, _uint(name, int(value) if name == "log_level" else value, limit))

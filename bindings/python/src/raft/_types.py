@@ -33,6 +33,9 @@ class TransitionState(enum.IntEnum):
     APPLIED = 3
     ABANDONED_NOT_LEADER = 4
     ABANDONED_CONFLICT = 5
+    #: The replica's log was replaced by a leader's snapshot before this transition's
+    #: position was decided here: ask the state machine whether it is in it.
+    UNKNOWN = 6
 
     @property
     def abandoned(self) -> bool:
@@ -62,6 +65,7 @@ class ErrorCode(enum.IntEnum):
     CALLBACK = -9
     VERSION = -10
     INTERNAL = -11
+    NOT_SUPPORTED = -12
 
 
 E = TypeVar("E", bound=enum.IntEnum)

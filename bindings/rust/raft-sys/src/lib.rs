@@ -30,6 +30,7 @@ pub const RAFT_ETOOBIG: c_int = -8;
 pub const RAFT_ECALLBACK: c_int = -9;
 pub const RAFT_EVERSION: c_int = -10;
 pub const RAFT_EINTERNAL: c_int = -11;
+pub const RAFT_ENOTSUP: c_int = -12;
 
 // C enums whose constants are all non-negative have the type unsigned int (gcc, clang).
 pub type raft_role = c_uint;
@@ -44,6 +45,7 @@ pub const RAFT_TRANSITION_COMMITTED: raft_transition_state = 2;
 pub const RAFT_TRANSITION_APPLIED: raft_transition_state = 3;
 pub const RAFT_TRANSITION_ABANDONED_NOT_LEADER: raft_transition_state = 4;
 pub const RAFT_TRANSITION_ABANDONED_CONFLICT: raft_transition_state = 5;
+pub const RAFT_TRANSITION_UNKNOWN: raft_transition_state = 6;
 
 pub type raft_log_level = c_uint;
 pub const RAFT_LOG_ERROR: raft_log_level = 1;
@@ -59,9 +61,26 @@ pub const RAFT_STORAGE_VERSION: u32 = 1;
 pub const RAFT_ENTRY_COMMAND: u32 = 1;
 pub const RAFT_ENTRY_NOOP: u32 = 2;
 
+pub const RAFT_SNAPSHOT_META_MAX: usize = 65536;
+pub const RAFT_SNAPSHOT_MORE: c_int = 1;
+
 /// Opaque: only ever handled through a pointer (not Send, Sync or Unpin by itself).
 #[repr(C)]
 pub struct raft_node {
+    _data: [u8; 0],
+    _marker: PhantomData<(*mut u8, PhantomPinned)>,
+}
+
+/// Opaque: the stream snapshot_save writes through (raft_snapshot_write).
+#[repr(C)]
+pub struct raft_snapshot_writer {
+    _data: [u8; 0],
+    _marker: PhantomData<(*mut u8, PhantomPinned)>,
+}
+
+/// Opaque: the stream snapshot_load reads from (raft_snapshot_read).
+#[repr(C)]
+pub struct raft_snapshot_reader {
     _data: [u8; 0],
     _marker: PhantomData<(*mut u8, PhantomPinned)>,
 }
@@ -87,6 +106,9 @@ pub struct raft_options {
     pub max_queue_bytes: u64,
     pub log_level: raft_log_level,
     pub storage: *const raft_storage,
+    pub snapshot_interval: u64,
+    pub snapshot_trailing: u64,
+    pub max_snapshot_chunk_bytes: u32,
 }
 
 #[repr(C)]
@@ -129,6 +151,35 @@ pub struct raft_storage {
     pub truncate: Option<unsafe extern "C" fn(ctx: *mut c_void, from_index: u64) -> c_int>,
     pub sync: Option<unsafe extern "C" fn(ctx: *mut c_void) -> c_int>,
     pub close: Option<unsafe extern "C" fn(ctx: *mut c_void)>,
+    pub snapshot_begin: Option<unsafe extern "C" fn(ctx: *mut c_void) -> c_int>,
+    pub snapshot_write:
+        Option<unsafe extern "C" fn(ctx: *mut c_void, data: *const c_void, len: usize) -> c_int>,
+    pub snapshot_commit: Option<
+        unsafe extern "C" fn(
+            ctx: *mut c_void,
+            index: u64,
+            meta: *const c_void,
+            meta_len: usize,
+        ) -> c_int,
+    >,
+    pub snapshot_meta: Option<
+        unsafe extern "C" fn(
+            ctx: *mut c_void,
+            buf: *mut c_void,
+            cap: usize,
+            meta_len: *mut usize,
+        ) -> c_int,
+    >,
+    pub snapshot_read: Option<
+        unsafe extern "C" fn(
+            ctx: *mut c_void,
+            offset: u64,
+            buf: *mut c_void,
+            cap: usize,
+            got: *mut usize,
+        ) -> c_int,
+    >,
+    pub compact: Option<unsafe extern "C" fn(ctx: *mut c_void, index: u64) -> c_int>,
 }
 
 #[repr(C)]
@@ -149,6 +200,12 @@ pub struct raft_callbacks {
     pub leader: Option<unsafe extern "C" fn(leader: raft_id, user: *mut c_void)>,
     pub log:
         Option<unsafe extern "C" fn(level: raft_log_level, msg: *const c_char, user: *mut c_void)>,
+    pub snapshot_save: Option<
+        unsafe extern "C" fn(w: *mut raft_snapshot_writer, index: u64, user: *mut c_void) -> c_int,
+    >,
+    pub snapshot_load: Option<
+        unsafe extern "C" fn(r: *mut raft_snapshot_reader, index: u64, user: *mut c_void) -> c_int,
+    >,
 }
 
 #[repr(C)]
@@ -178,6 +235,12 @@ extern "C" {
     pub fn raft_options_init(opt: *mut raft_options);
     pub fn raft_storage_init(st: *mut raft_storage);
     pub fn raft_callbacks_init(cb: *mut raft_callbacks);
+    pub fn raft_snapshot_write(
+        w: *mut raft_snapshot_writer,
+        data: *const c_void,
+        len: usize,
+    ) -> c_int;
+    pub fn raft_snapshot_read(r: *mut raft_snapshot_reader, buf: *mut c_void, cap: usize) -> i64;
     pub fn raft_status_init(st: *mut raft_status);
 
     pub fn raft_node_create(

@@ -55,6 +55,9 @@ fn rust_layouts() -> Vec<Layout> {
             max_queue_bytes,
             log_level,
             storage,
+            snapshot_interval,
+            snapshot_trailing,
+            max_snapshot_chunk_bytes,
         }),
         layout!(raft_entry { term, id, type_, data, len }),
         layout!(raft_storage {
@@ -65,7 +68,13 @@ fn rust_layouts() -> Vec<Layout> {
             append,
             truncate,
             sync,
-            close
+            close,
+            snapshot_begin,
+            snapshot_write,
+            snapshot_commit,
+            snapshot_meta,
+            snapshot_read,
+            compact,
         }),
         layout!(raft_callbacks {
             version,
@@ -75,7 +84,9 @@ fn rust_layouts() -> Vec<Layout> {
             receive,
             halt,
             leader,
-            log
+            log,
+            snapshot_save,
+            snapshot_load,
         }),
         layout!(raft_status {
             version,
@@ -118,6 +129,7 @@ fn rust_constants() -> Vec<(&'static str, i64)> {
         RAFT_ECALLBACK,
         RAFT_EVERSION,
         RAFT_EINTERNAL,
+        RAFT_ENOTSUP,
         RAFT_FOLLOWER,
         RAFT_PRE_CANDIDATE,
         RAFT_CANDIDATE,
@@ -127,6 +139,7 @@ fn rust_constants() -> Vec<(&'static str, i64)> {
         RAFT_TRANSITION_APPLIED,
         RAFT_TRANSITION_ABANDONED_NOT_LEADER,
         RAFT_TRANSITION_ABANDONED_CONFLICT,
+        RAFT_TRANSITION_UNKNOWN,
         RAFT_LOG_ERROR,
         RAFT_LOG_WARN,
         RAFT_LOG_INFO,
@@ -137,6 +150,8 @@ fn rust_constants() -> Vec<(&'static str, i64)> {
         RAFT_STORAGE_VERSION,
         RAFT_ENTRY_COMMAND,
         RAFT_ENTRY_NOOP,
+        RAFT_SNAPSHOT_META_MAX,
+        RAFT_SNAPSHOT_MORE,
     )
 }
 
@@ -301,6 +316,8 @@ fn every_header_function_is_declared() {
         raft_options_init,
         raft_storage_init,
         raft_callbacks_init,
+        raft_snapshot_write,
+        raft_snapshot_read,
         raft_status_init,
         raft_node_create,
         raft_node_destroy,

@@ -4,6 +4,7 @@
 //! is undefined behaviour.  The first panic payload is kept and resumed by the
 //! run/poll call that made the callback (see Replica::finish).
 use crate::options::Logger;
+use crate::snapshot::{failure_code, SnapshotProgress, SnapshotReader, SnapshotWriter};
 use crate::traits::{Cluster, StateMachine};
 use crate::types::{LogLevel, TransitionState};
 use raft_sys as sys;
@@ -90,7 +91,8 @@ impl<S: StateMachine, C: Cluster> Context<S, C> {
         }
     }
 
-    pub fn callbacks() -> sys::raft_callbacks {
+    /// `snapshots`: register snapshot_save/snapshot_load (StateMachine::supports_snapshots).
+    pub fn callbacks(snapshots: bool) -> sys::raft_callbacks {
         let mut cb = unsafe {
             let mut cb = std::mem::MaybeUninit::<sys::raft_callbacks>::uninit();
             sys::raft_callbacks_init(cb.as_mut_ptr());
@@ -103,6 +105,10 @@ impl<S: StateMachine, C: Cluster> Context<S, C> {
         cb.halt = Some(halt::<S, C>); // always: a pending panic must end run()
         cb.leader = Some(leader::<S, C>);
         cb.log = Some(log::<S, C>); // always: it carries raft_node_create's reason
+        if snapshots {
+            cb.snapshot_save = Some(snapshot_save::<S, C>);
+            cb.snapshot_load = Some(snapshot_load::<S, C>);
+        }
         cb
     }
 }
@@ -207,4 +213,41 @@ unsafe extern "C" fn log<S: StateMachine, C: Cluster>(
         }
     }
     ctx.forward_log(level, &line);
+}
+
+unsafe extern "C" fn snapshot_save<S: StateMachine, C: Cluster>(
+    w: *mut sys::raft_snapshot_writer,
+    index: u64,
+    user: *mut c_void,
+) -> c_int {
+    let ctx = context::<S, C>(user);
+    // A panic gives this snapshot up (the library retries later) and is resumed by run/poll.
+    ctx.guard(sys::RAFT_ECALLBACK, || {
+        let mut writer = SnapshotWriter::new(w);
+        match lock(&ctx.state_machine).save_snapshot(&mut writer, index) {
+            Ok(SnapshotProgress::Done) => sys::RAFT_OK,
+            Ok(SnapshotProgress::More) => sys::RAFT_SNAPSHOT_MORE,
+            Err(e) => failure_code(&e),
+        }
+    })
+}
+
+unsafe extern "C" fn snapshot_load<S: StateMachine, C: Cluster>(
+    r: *mut sys::raft_snapshot_reader,
+    index: u64,
+    user: *mut c_void,
+) -> c_int {
+    let ctx = context::<S, C>(user);
+    let rc = ctx.guard(sys::RAFT_ECALLBACK, || {
+        let mut reader = SnapshotReader::new(r);
+        match lock(&ctx.state_machine).load_snapshot(&mut reader, index) {
+            Ok(()) => sys::RAFT_OK,
+            Err(e) => failure_code(&e),
+        }
+    });
+    if rc != sys::RAFT_OK {
+        // The library stops the node: apply nothing more to a half-loaded state.
+        ctx.driver().poisoned = true;
+    }
+    rc
 }

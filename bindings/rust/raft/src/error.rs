@@ -19,10 +19,12 @@ pub enum ErrorCode {
     Callback,
     Version,
     Internal,
+    /// The configuration lacks what this needs (e.g. snapshots).
+    NotSupported,
     Other(i32),
 }
 
-const CODES: [(ErrorCode, c_int); 11] = [
+const CODES: [(ErrorCode, c_int); 12] = [
     (ErrorCode::Invalid, sys::RAFT_EINVAL),
     (ErrorCode::NoMemory, sys::RAFT_ENOMEM),
     (ErrorCode::NotLeader, sys::RAFT_ENOTLEADER),
@@ -34,6 +36,7 @@ const CODES: [(ErrorCode, c_int); 11] = [
     (ErrorCode::Callback, sys::RAFT_ECALLBACK),
     (ErrorCode::Version, sys::RAFT_EVERSION),
     (ErrorCode::Internal, sys::RAFT_EINTERNAL),
+    (ErrorCode::NotSupported, sys::RAFT_ENOTSUP),
 ];
 
 impl ErrorCode {

@@ -37,12 +37,14 @@ mod context;
 mod error;
 mod options;
 mod replica;
+mod snapshot;
 mod traits;
 mod types;
 
 pub use error::{Error, ErrorCode};
 pub use options::{Logger, Options};
 pub use replica::Replica;
+pub use snapshot::{SnapshotProgress, SnapshotReader, SnapshotWriter};
 pub use traits::{Cluster, StateMachine};
 pub use types::{LogLevel, ReplicaId, Role, Status, TransitionAbandonedReason, TransitionState};
 

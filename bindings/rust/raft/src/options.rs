@@ -29,6 +29,9 @@ pub struct Options {
     max_entry_bytes: Option<u32>,
     max_queue_bytes: Option<u64>,
     log_level: Option<LogLevel>,
+    snapshot_interval: Option<u64>,
+    snapshot_trailing: Option<u64>,
+    max_snapshot_chunk_bytes: Option<u32>,
     pub(crate) logger: Option<Logger>,
 }
 
@@ -89,6 +92,20 @@ impl Options {
     setter!(
         /// The most verbose level passed to the logger.
         log_level: LogLevel
+    );
+    setter!(
+        /// Take a snapshot every this many applied entries (0, the default: never).
+        /// Needs a state machine whose `supports_snapshots` is true.
+        snapshot_interval: u64
+    );
+    setter!(
+        /// Entries kept in the log behind a snapshot, so that slightly slow followers
+        /// need no snapshot.
+        snapshot_trailing: u64
+    );
+    setter!(
+        /// Snapshot bytes per message when a follower needs the whole snapshot.
+        max_snapshot_chunk_bytes: u32
     );
 
     /// The range election timeouts are drawn from (whole milliseconds).
@@ -156,6 +173,15 @@ impl Options {
         if let Some(v) = self.log_level {
             raw.log_level = v.raw();
         }
+        if let Some(v) = self.snapshot_interval {
+            raw.snapshot_interval = v;
+        }
+        if let Some(v) = self.snapshot_trailing {
+            raw.snapshot_trailing = v;
+        }
+        if let Some(v) = self.max_snapshot_chunk_bytes {
+            raw.max_snapshot_chunk_bytes = v;
+        }
         Ok(COptions { raw, _peers: peers, _data_dir: data_dir })
     }
 }
@@ -190,6 +216,9 @@ impl fmt::Debug for Options {
             .field("max_entry_bytes", &self.max_entry_bytes)
             .field("max_queue_bytes", &self.max_queue_bytes)
             .field("log_level", &self.log_level)
+            .field("snapshot_interval", &self.snapshot_interval)
+            .field("snapshot_trailing", &self.snapshot_trailing)
+            .field("max_snapshot_chunk_bytes", &self.max_snapshot_chunk_bytes)
             .field("logger", &self.logger.as_ref().map(|_| "Fn"))
             .finish()
     }

@@ -67,7 +67,8 @@ impl<S: StateMachine, C: Cluster> Replica<S, C> {
             node: AtomicPtr::new(std::ptr::null_mut()),
             driver: Mutex::new(Driver { creating: true, ..Driver::default() }),
         });
-        let callbacks = Context::<S, C>::callbacks();
+        let snapshots = ctx.state_machine.lock().map_or(false, |sm| sm.supports_snapshots());
+        let callbacks = Context::<S, C>::callbacks(snapshots);
         let mut node: *mut sys::raft_node = std::ptr::null_mut();
         let rc = unsafe {
             sys::raft_node_create(

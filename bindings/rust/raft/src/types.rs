@@ -21,6 +21,9 @@ pub enum TransitionState {
     Committed,
     Applied,
     Abandoned(TransitionAbandonedReason),
+    /// This replica's log was replaced by a leader's snapshot before the transition's
+    /// position was decided here: ask the state machine whether it holds it.
+    Unknown,
     /// A state newer than this crate.
     Other(u32),
 }
@@ -37,6 +40,7 @@ impl TransitionState {
             sys::RAFT_TRANSITION_ABANDONED_CONFLICT => {
                 TransitionState::Abandoned(TransitionAbandonedReason::ConflictWithLeader)
             }
+            sys::RAFT_TRANSITION_UNKNOWN => TransitionState::Unknown,
             other => TransitionState::Other(other),
         }
     }

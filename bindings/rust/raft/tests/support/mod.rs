@@ -1,8 +1,12 @@
 //! An in-memory network, recording state machines and a poll-driven cluster.
 #![allow(dead_code)] // each test file uses a different part
 
-use raft::{Cluster, Options, Replica, ReplicaId, Role, StateMachine, TransitionState};
+use raft::{
+    Cluster, Error, Options, Replica, ReplicaId, Role, SnapshotProgress, SnapshotReader,
+    SnapshotWriter, StateMachine, TransitionState,
+};
 use std::collections::{HashMap, HashSet, VecDeque};
+use std::io::{Read, Write};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -12,14 +16,85 @@ pub const CLUSTER_ID: u64 = 0x5eed;
 pub struct Recorder {
     pub applied: Vec<(u64, Vec<u8>)>,
     pub states: HashMap<u64, Vec<TransitionState>>,
+    /// Opt in to snapshots: the whole apply history is the snapshot.
+    pub snapshots: bool,
+    /// save_snapshot calls per snapshot (More in between); 0 counts as 1.
+    pub save_steps: usize,
+    /// Index of every completed save; (index, entries) of every load.
+    pub saves: Vec<u64>,
+    pub loads: Vec<(u64, usize)>,
+    pub applies_during_save: usize,
+    saving: Option<Vec<u8>>,
+}
+
+impl Recorder {
+    pub fn snapshotting(save_steps: usize) -> Recorder {
+        Recorder { snapshots: true, save_steps, ..Recorder::default() }
+    }
+
+    fn encode(&self) -> Vec<u8> {
+        let mut out = Vec::new();
+        for (id, data) in &self.applied {
+            out.extend_from_slice(&id.to_le_bytes());
+            out.extend_from_slice(&(data.len() as u32).to_le_bytes());
+            out.extend_from_slice(data);
+        }
+        out
+    }
+
+    fn decode(mut bytes: &[u8]) -> Vec<(u64, Vec<u8>)> {
+        let mut out = Vec::new();
+        while !bytes.is_empty() {
+            let id = u64::from_le_bytes(bytes[..8].try_into().unwrap());
+            let len = u32::from_le_bytes(bytes[8..12].try_into().unwrap()) as usize;
+            out.push((id, bytes[12..12 + len].to_vec()));
+            bytes = &bytes[12 + len..];
+        }
+        out
+    }
 }
 
 impl StateMachine for Recorder {
+    fn supports_snapshots(&self) -> bool {
+        self.snapshots
+    }
+
+    fn save_snapshot(
+        &mut self,
+        writer: &mut SnapshotWriter<'_>,
+        index: u64,
+    ) -> Result<SnapshotProgress, Error> {
+        let mut rest = match self.saving.take() {
+            Some(rest) => rest,
+            None => self.encode(),
+        };
+        let part = (rest.len() + self.save_steps.max(1) - 1) / self.save_steps.max(1);
+        let tail = rest.split_off(part.min(rest.len()));
+        writer.write_all(&rest).expect("snapshot write");
+        if tail.is_empty() {
+            self.saves.push(index);
+            return Ok(SnapshotProgress::Done);
+        }
+        self.saving = Some(tail);
+        Ok(SnapshotProgress::More)
+    }
+
+    fn load_snapshot(&mut self, reader: &mut SnapshotReader<'_>, index: u64) -> Result<(), Error> {
+        let mut bytes = Vec::new();
+        reader.read_to_end(&mut bytes).expect("snapshot read");
+        self.applied = Recorder::decode(&bytes);
+        self.loads.push((index, self.applied.len()));
+        Ok(())
+    }
+
     fn register_transition_state(&mut self, transition_id: u64, state: TransitionState) {
         self.states.entry(transition_id).or_default().push(state);
     }
 
     fn apply_transition(&mut self, transition_id: u64, data: &[u8]) {
+        if self.saving.is_some() {
+            self.applies_during_save += 1;
+        }
         self.applied.push((transition_id, data.to_vec()));
     }
 }
@@ -106,12 +181,23 @@ pub struct SimCluster {
 
 impl SimCluster {
     pub fn new(n: u64, seed: u64) -> SimCluster {
+        SimCluster::with(n, seed, |o| o, Recorder::default)
+    }
+
+    /// `tweak` adjusts every replica's options; `machine` makes each state machine.
+    pub fn with(
+        n: u64,
+        seed: u64,
+        tweak: impl Fn(Options) -> Options,
+        machine: impl Fn() -> Recorder,
+    ) -> SimCluster {
         let net = SharedNet::default();
         let replicas = (1..=n)
             .map(|id| {
-                let opts = options(id, n).random_seed(seed * 1000 + id);
+                let opts = tweak(options(id, n).random_seed(seed * 1000 + id));
                 let endpoint = Arc::new(Mutex::new(Endpoint::new(&net, id)));
-                Replica::with_options(&opts, endpoint, Arc::default()).expect("create")
+                let sm = Arc::new(Mutex::new(machine()));
+                Replica::with_options(&opts, endpoint, sm).expect("create")
             })
             .collect();
         SimCluster { net, replicas, now: 0, deadlines: vec![0; n as usize] }
