@@ -1,5 +1,6 @@
 #include "core/log.hpp"
 
+#include <algorithm>
 #include <cstring>
 
 namespace raft::core {
@@ -11,21 +12,11 @@ constexpr std::size_t kMaxSpareChunks = 64;
 constexpr std::size_t kMaxSpareBlocks = 64;
 }  // namespace
 
-Term Log::term_at(Index i) const {
-  if (i == base_index_) return base_term_;
-  if (i < base_index_ || i > last_index()) return 0;
-  return meta(i).term;
-}
-
-EntryView Log::at(Index i) const {
-  const Meta& m = meta(i);
-  EntryView v;
-  v.term = m.term;
-  v.type = m.type;
-  v.id = m.id;
-  v.data = chunk(m.chunk).bytes.get() + m.offset;
-  v.len = m.len;
-  return v;
+Term Log::older_term(Index i) const {
+  // The last run starting at or before i.
+  auto it = std::upper_bound(runs_.begin(), runs_.end(), i,
+                             [](Index index, const TermRun& r) { return index < r.first; });
+  return std::prev(it)->term;
 }
 
 void Log::recycle(Chunk&& c) {
@@ -33,12 +24,7 @@ void Log::recycle(Chunk&& c) {
     spare_chunks_.push_back(std::move(c));
 }
 
-std::uint32_t Log::chunk_for(std::size_t len) {
-  if (!chunks_.empty()) {
-    const Chunk& last = chunks_.back();
-    if (last.capacity - last.used >= len)
-      return static_cast<std::uint32_t>(first_chunk_ + chunks_.size() - 1);
-  }
+void Log::new_chunk(std::size_t len) {
   Chunk c;
   if (len <= kChunkBytes && !spare_chunks_.empty()) {
     c = std::move(spare_chunks_.back());
@@ -49,44 +35,53 @@ std::uint32_t Log::chunk_for(std::size_t len) {
   }
   c.used = 0;
   chunks_.push_back(std::move(c));
-  return static_cast<std::uint32_t>(first_chunk_ + chunks_.size() - 1);
+  refresh_tail();
 }
 
 void Log::append(Term term, EntryType type, std::uint64_t id, const std::uint8_t* data,
                  std::size_t len) {
-  if (dirty_from_ == 0) dirty_from_ = last_index() + 1;
-  const std::uint32_t id_of_chunk = chunk_for(len);
-  Chunk& c = chunk(id_of_chunk);
-  const auto offset = static_cast<std::uint32_t>(c.used);
-  if (len > 0) std::memcpy(c.bytes.get() + offset, data, len);
-  c.used += len;
+  const Index index = last_index() + 1;
+  if (dirty_from_ == 0) dirty_from_ = index;
+  if (runs_.empty() || runs_.back().term != term) runs_.push_back(TermRun{index, term});
+  if (tail_ == nullptr || tail_->capacity - tail_->used < len) new_chunk(len);
+  const auto offset = static_cast<std::uint32_t>(tail_->used);
+  if (len > 0) std::memcpy(tail_->bytes.get() + offset, data, len);
+  tail_->used += len;
   payload_bytes_ += len;
   const std::size_t slot = head_ + count_;
-  if (slot / kBlockEntries == blocks_.size()) {
+  if (slot % kBlockEntries == 0 && slot / kBlockEntries == blocks_.size()) {
     if (!spare_blocks_.empty()) {
       blocks_.push_back(std::move(spare_blocks_.back()));
       spare_blocks_.pop_back();
     } else {
-      blocks_.emplace_back(new Meta[kBlockEntries]);
+      blocks_.emplace_back(new Block);  // not zero-filled: always written first
     }
   }
-  blocks_[slot / kBlockEntries][slot % kBlockEntries] =
-      Meta{term, id, id_of_chunk, offset, static_cast<std::uint32_t>(len), type};
+  Block& b = *blocks_[slot / kBlockEntries];
+  const std::size_t k = slot % kBlockEntries;
+  b.id[k] = id;
+  b.offset[k] = offset;
+  b.len_type[k] = static_cast<std::uint32_t>(len) | (type == EntryType::kNoop ? kNoopBit : 0);
+  b.chunk[k] = static_cast<std::uint16_t>(first_chunk_ + chunks_.size() - 1);
   ++count_;
 }
 
 void Log::truncate_from(Index i) {
   if (i <= base_index_ || i > last_index()) return;
   if (dirty_from_ == 0 || i < dirty_from_) dirty_from_ = i;
-  const Meta first_gone = meta(i);
-  for (Index k = i; k <= last_index(); ++k) payload_bytes_ -= meta(k).len;
+  const Slot first_gone = slot(i);
+  const std::uint16_t gone_chunk = first_gone.block->chunk[first_gone.k];
+  const std::uint32_t gone_offset = first_gone.block->offset[first_gone.k];
+  for (Index k = i; k <= last_index(); ++k) payload_bytes_ -= len_of(k);
   // Chunks after the first removed entry's chunk hold only removed entries.
-  const std::size_t keep = static_cast<std::uint32_t>(first_gone.chunk - first_chunk_) + 1u;
+  const std::size_t keep = static_cast<std::uint16_t>(gone_chunk - first_chunk_) + 1u;
   while (chunks_.size() > keep) {
     recycle(std::move(chunks_.back()));
     chunks_.pop_back();
   }
-  chunks_.back().used = first_gone.offset;
+  refresh_tail();
+  tail_->used = gone_offset;
+  while (!runs_.empty() && runs_.back().first >= i) runs_.pop_back();
   count_ = i - base_index_ - 1;
   // Metadata blocks stay allocated: they are small and refilled next.
 }
@@ -101,15 +96,17 @@ void Log::compact(Index i) {
     if (!dirty) dirty_from_ = 0;
     return;
   }
-  const Term new_base_term = term_at(i);
-  for (Index k = base_index_ + 1; k <= i; ++k) payload_bytes_ -= meta(k).len;
+  const Term new_base_term = term_of(i);
+  for (Index k = base_index_ + 1; k <= i; ++k) payload_bytes_ -= len_of(k);
   // Chunks before the first kept entry's chunk hold only dropped entries.
-  const std::uint32_t first_kept_chunk = meta(i + 1).chunk;
+  const Slot first_kept = slot(i + 1);
+  const std::uint16_t first_kept_chunk = first_kept.block->chunk[first_kept.k];
   while (first_chunk_ != first_kept_chunk) {
     recycle(std::move(chunks_.front()));
     chunks_.erase(chunks_.begin());
     ++first_chunk_;
   }
+  refresh_tail();
   const std::size_t dropped = i - base_index_;
   head_ += dropped;
   count_ -= dropped;
@@ -118,6 +115,10 @@ void Log::compact(Index i) {
     blocks_.erase(blocks_.begin());
     head_ -= kBlockEntries;
   }
+  // Runs that end before the first kept entry are no longer needed.
+  std::size_t unneeded = 0;
+  while (unneeded + 1 < runs_.size() && runs_[unneeded + 1].first <= i + 1) ++unneeded;
+  runs_.erase(runs_.begin(), runs_.begin() + static_cast<std::ptrdiff_t>(unneeded));
   base_index_ = i;
   base_term_ = new_base_term;
   // Unwritten changes below the new base need no writing: the snapshot
@@ -128,11 +129,13 @@ void Log::compact(Index i) {
 void Log::reset(Index index, Term term) {
   for (Chunk& c : chunks_) recycle(std::move(c));
   chunks_.clear();
+  refresh_tail();
   first_chunk_ = 0;
   for (auto& b : blocks_) {
     if (spare_blocks_.size() < kMaxSpareBlocks) spare_blocks_.push_back(std::move(b));
   }
   blocks_.clear();
+  runs_.clear();
   head_ = 0;
   count_ = 0;
   payload_bytes_ = 0;

@@ -25,10 +25,25 @@ class Log {
   // True if `i` is base_index() or an index held in the log.
   bool has(Index i) const { return i >= base_index_ && i <= last_index(); }
   // The term of entry i; base_term() at base_index(); 0 outside the log.
-  Term term_at(Index i) const;
+  Term term_at(Index i) const {
+    if (i == base_index_) return base_term_;
+    if (i < base_index_ || i > last_index()) return 0;
+    return term_of(i);
+  }
   // Entry i, which must satisfy base_index() < i <= last_index().  The view
-  // is valid until the log is next modified.
-  EntryView at(Index i) const;
+  // is valid until the log is next modified.  Inline: the leader and the
+  // apply loop call these for every entry.
+  EntryView at(Index i) const {
+    const Slot s = slot(i);
+    const std::uint32_t len_type = s.block->len_type[s.k];
+    EntryView v;
+    v.term = term_of(i);
+    v.type = (len_type & kNoopBit) != 0 ? EntryType::kNoop : EntryType::kCommand;
+    v.id = s.block->id[s.k];
+    v.data = chunk(s.block->chunk[s.k]).bytes.get() + s.block->offset[s.k];
+    v.len = len_type & ~kNoopBit;
+    return v;
+  }
 
   void append(Term term, EntryType type, std::uint64_t id, const std::uint8_t* data,
               std::size_t len);
@@ -59,13 +74,25 @@ class Log {
   static constexpr std::size_t kChunkBytes = std::size_t{1} << 20;
   static constexpr std::size_t kBlockEntries = 4096;
 
-  struct Meta {
+  // Entry metadata, a structure of arrays per block of entries: 18 bytes
+  // an entry instead of the 32 of a padded struct (at 1M entries per node
+  // that is the difference between meeting a memory budget or not).  The
+  // term is not stored per entry: terms change rarely, so `runs_` holds the
+  // first index of every term present.
+  static constexpr std::uint32_t kNoopBit = 1u << 31;  // in len_type; len < 2^31
+  struct Block {
+    std::uint64_t id[kBlockEntries];
+    std::uint32_t offset[kBlockEntries];    // within the chunk
+    std::uint32_t len_type[kBlockEntries];  // payload length | kNoopBit
+    std::uint16_t chunk[kBlockEntries];     // chunk id: chunks_[chunk - first_chunk_]
+  };
+  struct TermRun {
+    Index first;  // entries first.. (up to the next run) have this term
     Term term;
-    std::uint64_t id;
-    std::uint32_t chunk;   // chunk id: chunks_[chunk - first_chunk_] (wraps harmlessly)
-    std::uint32_t offset;  // within the chunk
-    std::uint32_t len;
-    EntryType type;
+  };
+  struct Slot {
+    const Block* block;
+    std::size_t k;
   };
   struct Chunk {
     std::unique_ptr<std::uint8_t[]> bytes;
@@ -73,30 +100,46 @@ class Log {
     std::size_t used = 0;
   };
 
-  const Meta& meta(Index i) const {
+  Slot slot(Index i) const {
     const std::size_t k = head_ + (i - base_index_ - 1);
-    return blocks_[k / kBlockEntries][k % kBlockEntries];
+    return Slot{blocks_[k / kBlockEntries].get(), k % kBlockEntries};
   }
-  Chunk& chunk(std::uint32_t id) { return chunks_[static_cast<std::uint32_t>(id - first_chunk_)]; }
-  const Chunk& chunk(std::uint32_t id) const {
-    return chunks_[static_cast<std::uint32_t>(id - first_chunk_)];
+  std::uint32_t len_of(Index i) const {
+    const Slot s = slot(i);
+    return s.block->len_type[s.k] & ~kNoopBit;
+  }
+  // Term of an entry held (base_index() < i <= last_index()): almost always
+  // the newest run; older ones by binary search.
+  Term term_of(Index i) const {
+    return i >= runs_.back().first ? runs_.back().term : older_term(i);
+  }
+  Term older_term(Index i) const;
+  // Chunk ids are 16 bits and only their differences matter: the live
+  // chunks (each at least 1 MiB) never number 65,536.
+  Chunk& chunk(std::uint16_t id) { return chunks_[static_cast<std::uint16_t>(id - first_chunk_)]; }
+  const Chunk& chunk(std::uint16_t id) const {
+    return chunks_[static_cast<std::uint16_t>(id - first_chunk_)];
   }
   // Keep a freed chunk for reuse (a bounded number of them).
   void recycle(Chunk&& c);
-  // Where `len` payload bytes go: the current chunk if they fit, else a new
-  // (or recycled) one; an entry larger than a chunk gets a chunk of its own.
-  std::uint32_t chunk_for(std::size_t len);
+  // A new (or recycled) chunk for an entry of `len` bytes that does not fit
+  // the current one; an entry larger than a chunk gets a chunk of its own.
+  void new_chunk(std::size_t len);
+  // chunks_ changed: re-point tail_.
+  void refresh_tail() { tail_ = chunks_.empty() ? nullptr : &chunks_.back(); }
 
   Index base_index_ = 0;
   Term base_term_ = 0;
   Index dirty_from_ = 0;
   std::size_t count_ = 0;  // entries held
   std::size_t head_ = 0;   // slot of the first entry in blocks_[0]
-  std::vector<std::unique_ptr<Meta[]>> blocks_;
-  std::vector<std::unique_ptr<Meta[]>> spare_blocks_;
+  std::vector<std::unique_ptr<Block>> blocks_;
+  std::vector<std::unique_ptr<Block>> spare_blocks_;
+  std::vector<TermRun> runs_;  // ascending; covers every entry held
   std::vector<Chunk> chunks_;
-  std::uint32_t first_chunk_ = 0;    // id of chunks_[0]
+  std::uint16_t first_chunk_ = 0;    // id of chunks_[0]
   std::vector<Chunk> spare_chunks_;  // freed by truncation or compaction, reused
+  Chunk* tail_ = nullptr;            // chunks_.back(): where appends go
   std::size_t payload_bytes_ = 0;
 };
 

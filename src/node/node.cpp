@@ -475,7 +475,7 @@ void Node::apply_committed() {
     const EntryView e = core_->log().at(index);
     if (e.type == EntryType::kCommand) cb_.apply(e.id, e.data, e.len, user_);
     core_->applied(index);
-    report_transitions();
+    if (!reports_.empty()) report_transitions();
   }
 }
 

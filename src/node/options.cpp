@@ -129,6 +129,8 @@ int translate_options(const raft_options& opt, const raft_callbacks& cb, core::C
       std::max<std::size_t>(static_cast<std::size_t>(opt.max_batch_bytes) + opt.max_entry_bytes,
                             opt.max_snapshot_chunk_bytes + wire::kSnapshotMetaMaxBytes) +
       kFrameSlack;
+  // The log stores entry lengths in 31 bits: no frame may carry a longer one.
+  limits.max_frame_bytes = std::min<std::size_t>(limits.max_frame_bytes, 0x7FFFFFFF);
   limits.snapshot_interval = opt.snapshot_interval;
   limits.snapshot_trailing = opt.snapshot_trailing;
   limits.cluster_id = opt.cluster_id;

@@ -39,8 +39,8 @@ int collect(void* arg, const raft_entry* e) {
     c->problem = "load returned an entry with NULL data";
     return 1;
   }
-  if (e->len > 0xFFFFFFFFu) {
-    c->problem = "load returned an entry larger than 4 GiB";
+  if (e->len > 0x7FFFFFFFu) {  // the in-memory log stores lengths in 31 bits
+    c->problem = "load returned an entry of 2 GiB or more";
     return 1;
   }
   if (!c->started) {

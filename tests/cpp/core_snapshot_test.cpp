@@ -80,6 +80,58 @@ TEST(LogCompaction, CompactToTheEndEmptiesAndResetRestarts) {
   EXPECT_EQ(log.term_at(501), 8u);
 }
 
+// Terms live in runs, not per entry: every lookup path (newest run, older
+// runs by search, across truncation and compaction) must give each entry's
+// own term, and types and lengths survive the packed metadata.
+TEST(LogMetadata, TermsTypesAndLengthsSurviveTruncationAndCompaction) {
+  core::Log log;
+  std::vector<Term> terms;
+  std::vector<EntryType> types;
+  const std::string big(3000, 'q');
+  auto push = [&](Term t, EntryType type, std::size_t len) {
+    log.append(t, type, terms.size() + 1, bytes(big), len);
+    terms.push_back(t);
+    types.push_back(type);
+  };
+  auto verify = [&] {
+    for (Index i = log.base_index() + 1; i <= log.last_index(); ++i) {
+      const EntryView e = log.at(i);
+      ASSERT_EQ(e.term, terms[i - 1]) << i;
+      ASSERT_EQ(log.term_at(i), terms[i - 1]) << i;
+      ASSERT_EQ(e.type, types[i - 1]) << i;
+      ASSERT_EQ(e.len, (i * 7) % 3000) << i;
+      ASSERT_EQ(e.id, i);
+    }
+  };
+  for (Term t = 1; t <= 40; ++t) {
+    for (int k = 0; k < 37; ++k)
+      push(t * 3, k == 0 ? EntryType::kNoop : EntryType::kCommand, ((terms.size() + 1) * 7) % 3000);
+  }
+  verify();
+  // Truncate inside a run and continue with a newer term, then with the
+  // same term as the run that now ends the log.
+  log.truncate_from(500);
+  terms.resize(499);
+  types.resize(499);
+  push(200, EntryType::kNoop, (500 * 7) % 3000);
+  log.truncate_from(501);
+  terms.resize(500);
+  types.resize(500);
+  push(200, EntryType::kCommand, (501 * 7) % 3000);
+  verify();
+  log.compact(321);
+  EXPECT_EQ(log.base_term(), terms[320]);
+  EXPECT_EQ(log.term_at(321), terms[320]);
+  EXPECT_EQ(log.term_at(320), 0u);
+  verify();
+  log.truncate_from(322);
+  terms.resize(321);
+  types.resize(321);
+  push(7, EntryType::kCommand,
+       (322 * 7) % 3000);  // a lower term than the log's: any order is stored
+  verify();
+}
+
 // ---------------------------------------------------------------- leader side
 
 // A leader of term 2 over {1,2,3} whose log 1..n is committed and applied,
