@@ -426,15 +426,15 @@ int Node::halt_for_good(int rc, const std::string& description) {
 
 void Node::send(const Message& m) {
   if (storage_error_ != RAFT_OK) return;  // halted: nothing more leaves
-  const std::size_t offset = out_bytes_.size();
+  const Message* msg = &m;
   if (m.type == MsgType::kInstallSnapshot) {
     if (!read_chunk(m)) return;
-    wire::encode(chunk_msg_, limits_.cluster_id, out_bytes_);
-    outbox_.push_back(Outgoing{m.to, offset, out_bytes_.size() - offset});
-    return;
+    msg = &chunk_msg_;
   }
-  wire::encode(m, limits_.cluster_id, out_bytes_);
-  outbox_.push_back(Outgoing{m.to, offset, out_bytes_.size() - offset});
+  const std::size_t offset = out_bytes_.size();
+  const std::size_t len = wire::encoded_size(*msg);
+  wire::encode_into(*msg, limits_.cluster_id, out_bytes_.append(len));
+  outbox_.push_back(Outgoing{m.to, offset, len});
 }
 
 void Node::deliver_outputs() {

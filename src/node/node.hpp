@@ -16,6 +16,7 @@
 
 #include "core/core.hpp"
 #include "node/error_slots.hpp"
+#include "node/frame_buffer.hpp"
 #include "node/options.hpp"
 #include "node/proposal_queue.hpp"
 #include "node/snapshot_io.hpp"
@@ -108,7 +109,7 @@ class Node final : private core::Effects {
 
   // Loop-thread state.
   Message inbound_;
-  std::vector<std::uint8_t> out_bytes_;  // this turn's encoded messages, back to back
+  FrameBuffer out_bytes_;  // this turn's encoded messages, back to back
   struct Outgoing {
     NodeId to;
     std::size_t offset, len;

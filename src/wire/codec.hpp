@@ -67,6 +67,10 @@ std::size_t encoded_size(const Message& m);
 // be null only when chunk_len is 0) and m.snapshot is a valid meta (see
 // decode_snapshot_meta) covering [offset, offset + chunk_len).
 void encode(const Message& m, std::uint64_t cluster_id, std::vector<std::uint8_t>& out);
+// The same frame written to `frame`, which must have room for
+// encoded_size(m) bytes (a caller with its own buffer skips the vector's
+// zero-filling); returns the number of bytes written.
+std::size_t encode_into(const Message& m, std::uint64_t cluster_id, std::uint8_t* frame);
 
 // Rewrites the `to` field of a frame produced by encode() (len bytes at
 // frame) and patches its checksum in O(log len), without rereading the body:

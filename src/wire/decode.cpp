@@ -114,10 +114,13 @@ E get_append_entries(const std::uint8_t* p, std::size_t n, Message& out) {
   // Every entry takes at least its header, so this bounds the allocation by
   // the frame's own size before anything is reserved.
   if (count > (n - kAppendEntriesFixedBytes) / kEntryHeaderBytes) return E::kBadLength;
-  out.entries.resize(count);
-  for (EntryView& e : out.entries) {
+  // reserve + push_back: resize would first value-initialise every view.
+  out.entries.reserve(count);
+  for (std::uint32_t i = 0; i < count; ++i) {
+    EntryView e;
     const E err = get_entry(p, end, e);
     if (err != E::kOk) return err;
+    out.entries.push_back(e);
   }
   return p == end ? E::kOk : E::kBadLength;
 }

@@ -139,14 +139,18 @@ std::uint8_t* put_body(std::uint8_t* p, const Message& m) {
 
 std::size_t encoded_size(const Message& m) { return kFrameOverhead + body_size(m); }
 
-void encode(const Message& m, std::uint64_t cluster_id, std::vector<std::uint8_t>& out) {
+std::size_t encode_into(const Message& m, std::uint64_t cluster_id, std::uint8_t* frame) {
   const std::size_t body = body_size(m);
-  const std::size_t start = out.size();
-  out.resize(start + kFrameOverhead + body);
-  std::uint8_t* const frame = out.data() + start;
   std::uint8_t* p = put_header(frame, m, cluster_id, body);
   p = put_body(p, m);
   le::store32(p, crc32c(frame, static_cast<std::size_t>(p - frame)));
+  return kFrameOverhead + body;
+}
+
+void encode(const Message& m, std::uint64_t cluster_id, std::vector<std::uint8_t>& out) {
+  const std::size_t start = out.size();
+  out.resize(start + encoded_size(m));
+  encode_into(m, cluster_id, out.data() + start);
 }
 
 // The CRC is linear: for equal-length inputs crc(a) ^ crc(b) is the raw CRC of
