@@ -261,7 +261,9 @@ typedef struct raft_storage {
   /* Entries up to and including index are covered by the current snapshot:
    * drop them, now or later (load may still report some; it must report
    * no gap after the snapshot).  If the log ends before index + 1 it becomes
-   * empty and the next append is at index + 1.  Needs no sync. */
+   * empty and the next append is at index + 1.  Needs no sync, but like
+   * every call it must survive a crash only in order with the earlier ones
+   * (never a deletion kept while an earlier truncate is lost). */
   int (*compact)(void* ctx, uint64_t index);
 } raft_storage;
 

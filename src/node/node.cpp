@@ -354,7 +354,12 @@ int Node::persist() {
   if (memory_storage_) {
     // Nothing to write: the core's log is the only copy.
     core_->log_persisted();
+    install_compact_ = 0;
     return RAFT_OK;
+  }
+  if (install_compact_ != 0) {
+    const int rc = compact_after_install();
+    if (rc != RAFT_OK) return rc;
   }
   const Index dirty = core_->log().dirty_from();
   const bool hard_state_changed =

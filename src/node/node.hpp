@@ -72,6 +72,7 @@ class Node final : private core::Effects {
   int restore_snapshot(const storage::Loaded& loaded, std::string& why);
   int load_snapshot(const SnapshotInfo& info, std::string& why);
   int load_installed();
+  int compact_after_install();
   int continue_save();
   void maybe_start_save();
   bool read_chunk(const Message& m);
@@ -135,6 +136,7 @@ class Node final : private core::Effects {
   // Snapshots (snapshots.cpp).
   std::uint32_t incoming_crc_ = 0;  // of the leader's snapshot being received
   std::uint64_t incoming_bytes_ = 0;
+  Index install_compact_ = 0;     // a leader's snapshot was committed: compact storage to here
   bool install_to_load_ = false;  // the core adopted install_: load it into the state machine
   SnapshotInfo install_;
   bool saving_ = false;  // snapshot_save asked to be called again

@@ -40,8 +40,13 @@ int Node::restore_snapshot(const storage::Loaded& loaded, std::string& why) {
   if (loaded.log_conflicts_snapshot) {
     // A crash came between committing a leader's snapshot and discarding
     // the log it replaced: finish the job before anything is appended.
+    // The truncation is synced before compaction deletes anything (see
+    // compact_after_install).
     int src = RAFT_OK;
-    if (loaded.stored_last > s.index) src = storage_.truncate(storage_.ctx, s.index + 1);
+    if (loaded.stored_last > s.index) {
+      src = storage_.truncate(storage_.ctx, s.index + 1);
+      if (src == RAFT_OK) src = storage_.sync(storage_.ctx);
+    }
     if (src == RAFT_OK) src = storage_.compact(storage_.ctx, s.index);
     if (src == RAFT_OK) src = storage_.sync(storage_.ctx);
     if (src != RAFT_OK) {
@@ -196,10 +201,9 @@ bool Node::snapshot_chunk(const SnapshotInfo& info, std::uint64_t offset, const 
 // The last chunk arrived.  The snapshot is made durable here, at once: a
 // later chunk in the same turn may start another transfer, which would
 // overwrite the storage's pending snapshot.  The hard state goes first (the
-// loader refuses a snapshot whose term is above the stored term); the
-// compaction behind it needs no sync.  The core then marks any stale log
-// suffix for truncation, which persist() writes before the acknowledgement
-// leaves.
+// loader refuses a snapshot whose term is above the stored term).  The
+// storage's log is compacted later, in persist(), once the core has decided
+// what of it stays (compact_after_install).
 bool Node::snapshot_complete(const SnapshotInfo& info) {
   if (incoming_bytes_ != info.size || incoming_crc_ != info.crc) return false;
   if (core_->term() != persisted_term_ || core_->voted_for() != persisted_vote_) {
@@ -219,13 +223,32 @@ bool Node::snapshot_complete(const SnapshotInfo& info) {
     storage_failed("snapshot_commit", rc);
     return false;
   }
-  rc = storage_.compact(storage_.ctx, info.index);
-  if (rc != RAFT_OK) {
-    storage_failed("compact", rc);
-    return false;
-  }
-  persisted_last_ = std::max(persisted_last_, info.index);
+  install_compact_ = info.index;
   return true;
+}
+
+// In persist(), before the turn's own log writes.  The stale suffix the core
+// marked (a log that conflicts with the snapshot, or an unwritten
+// truncation) is removed and synced *before* compaction deletes anything: a
+// crash in between must not leave a log that starts right after the
+// snapshot with entries that do not follow it -- the loader would take them
+// for the snapshot's successors (Log Matching broken).  While the entry at
+// the snapshot's index survives, the loader detects the conflict itself.
+int Node::compact_after_install() {
+  const Index index = install_compact_;
+  install_compact_ = 0;
+  const Index dirty = core_->log().dirty_from();
+  if (dirty != 0 && dirty <= persisted_last_) {
+    int rc = storage_.truncate(storage_.ctx, dirty);
+    if (rc != RAFT_OK) return storage_failed("truncate", rc);
+    rc = storage_.sync(storage_.ctx);
+    if (rc != RAFT_OK) return storage_failed("sync", rc);
+    persisted_last_ = dirty - 1;
+  }
+  const int rc = storage_.compact(storage_.ctx, index);
+  if (rc != RAFT_OK) return storage_failed("compact", rc);
+  persisted_last_ = std::max(persisted_last_, index);
+  return RAFT_OK;
 }
 
 void Node::snapshot_installed(const SnapshotInfo& info, bool kept_suffix) {

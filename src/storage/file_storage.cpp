@@ -507,9 +507,18 @@ int FileStorage::compact(Index index) {
     if (rc != RAFT_OK) return rc;
     last_ = durable_last_ = index;
   }
-  // The current segment always stays (it is the one appended to).
+  // The current segment always stays (it is the one appended to).  A
+  // deletion is durable at once, so buffered records (a truncation, say) are
+  // synced before the first one: a crash must not keep the deletion and lose
+  // an earlier write (raft.h: an in-order prefix of the unsynced calls).
+  bool synced = past_end;
   while (segments_.size() > 1 && segments_[1].has_start &&
          (past_end || segments_[1].start_next <= index + 1)) {
+    if (!synced) {
+      const int rc = sync();
+      if (rc != RAFT_OK) return rc;
+      synced = true;
+    }
     const int rc = delete_oldest_segment();
     if (rc != RAFT_OK) return rc;
   }

@@ -7,6 +7,7 @@
 
 #include <deque>
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -36,6 +37,8 @@ class CCluster {
     std::vector<std::uint64_t> loads;  // index of every snapshot_load
   };
 
+  // Replicas whose messages (both ways) are dropped.
+  std::set<raft_id> isolated;
   // Snapshot settings for nodes started from now on.
   std::uint64_t snapshot_interval = 0;
   std::uint64_t snapshot_trailing = 0;
@@ -79,6 +82,7 @@ class CCluster {
     cb.send = [](raft_id to, const void* msg, std::size_t len, void* u) {
       auto* self = static_cast<Replica*>(u);
       ++self->sent;
+      if (self->cluster->isolated.count(self->id) + self->cluster->isolated.count(to) > 0) return;
       Replica& dst = self->cluster->at(to);
       if (dst.node != nullptr) dst.inbox.emplace_back(static_cast<const char*>(msg), len);
     };
