@@ -71,6 +71,8 @@ class Core {
     if (saving) incoming_ = Incoming{};
   }
   const SnapshotInfo& snapshot() const { return snapshot_; }
+  // Every voter, this replica included, ascending (as snapshots record them).
+  const std::vector<NodeId>& voters() const { return voters_; }
 
   // The latest time at which tick() must be called again.
   std::uint64_t next_deadline() const;

@@ -30,6 +30,7 @@ struct Progress {
   std::uint64_t snap_next = 0;         // offset of the next chunk to send
   std::uint64_t snap_acked = 0;        // bytes the follower confirmed, in order
   std::uint64_t snap_acked_at_hb = 0;  // snap_acked at the previous heartbeat
+  std::uint32_t snap_stalled = 0;      // heartbeats in a row without progress
   bool snap_all_sent = false;          // the last chunk went out since the last rewind
 
   void reset(Index last_index) {
@@ -73,6 +74,7 @@ struct Progress {
     snap_next = offset;
     snap_acked = offset;
     snap_acked_at_hb = offset;
+    snap_stalled = 0;
     snap_all_sent = false;
     inflight.clear();
   }

@@ -37,14 +37,18 @@ void Core::compact(Index index) {
 
 // ---------------------------------------------------------------- leader
 
-// Sends chunks of the current snapshot while the window allows.  On a
-// heartbeat, a transfer that made no progress since the previous heartbeat
-// is presumed to have lost something and goes back to the last confirmed
-// byte (go-back-N); the resent chunk also serves as the heartbeat.
+// Sends chunks of the current snapshot while the window allows.  A
+// transfer that made no progress for two heartbeats in a row is presumed to
+// have lost something and goes back to the last confirmed byte (go-back-N);
+// the resent chunk also serves as the heartbeat.  Two, not one, so that a
+// link that needs a little over a heartbeat per chunk is not flooded with
+// resends; max_snapshot_chunk_bytes should fit in a heartbeat's worth of
+// bandwidth all the same.
 bool Core::send_snapshot(Progress& p, bool heartbeat) {
   if (heartbeat) {
-    if (p.snap_acked == p.snap_acked_at_hb) p.rewind_snapshot(p.snap_acked);
+    p.snap_stalled = p.snap_acked == p.snap_acked_at_hb ? p.snap_stalled + 1 : 0;
     p.snap_acked_at_hb = p.snap_acked;
+    if (p.snap_stalled >= 2) p.rewind_snapshot(p.snap_acked);
   }
   const std::size_t window = std::min<std::size_t>(kSnapshotWindow, config_.max_inflight);
   if (p.snap_all_sent || p.inflight.size() >= window) return false;

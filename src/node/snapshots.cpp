@@ -27,10 +27,7 @@ int Node::restore_snapshot(const storage::Loaded& loaded, std::string& why) {
           " but callbacks.snapshot_load is not set";
     return RAFT_ENOTSUP;
   }
-  std::vector<NodeId> voters = core_->config().peers;
-  voters.push_back(core_->config().id);
-  std::sort(voters.begin(), voters.end());
-  if (voters != s.voters) {
+  if (core_->voters() != s.voters) {
     why = "storage's snapshot " + std::to_string(s.index) +
           " records another cluster configuration than options.id and options.peers";
     return RAFT_EINVAL;
@@ -128,9 +125,7 @@ int Node::continue_save() {
   info.term = core_->log().term_at(save_index_);
   info.size = writer_.size;
   info.crc = writer_.crc;
-  info.voters = core_->config().peers;
-  info.voters.push_back(core_->config().id);
-  std::sort(info.voters.begin(), info.voters.end());
+  info.voters = core_->voters();
   meta_buf_.clear();
   wire::encode_snapshot_meta(info, meta_buf_);
   int src = storage_.snapshot_commit(storage_.ctx, info.index, meta_buf_.data(), meta_buf_.size());

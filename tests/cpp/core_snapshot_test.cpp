@@ -259,14 +259,16 @@ TEST(SnapshotSend, RewindResendsAndSilentHeartbeatGoesBackN) {
   auto again = b.take(MsgType::kInstallSnapshot);
   ASSERT_FALSE(again.empty());
   EXPECT_EQ(again[0].offset, 0u);
-  // Acks move the window; with no progress for a heartbeat it resends from
-  // the last confirmed byte.
+  // Acks move the window; with no progress for two heartbeats it resends
+  // from the last confirmed byte.
   b.core->step(l.reply(again[0], 8));
   b.core->flush();
   b.take(MsgType::kInstallSnapshot);
   b.core->tick(b.now += 60);  // heartbeat: progress since the last one
   b.take(MsgType::kInstallSnapshot);
-  b.core->tick(b.now += 60);  // no progress: go back to byte 8
+  b.core->tick(b.now += 60);  // no progress once: keep waiting
+  EXPECT_TRUE(b.take(MsgType::kInstallSnapshot).empty());
+  b.core->tick(b.now += 60);  // twice: go back to byte 8
   auto hb = b.take(MsgType::kInstallSnapshot);
   ASSERT_FALSE(hb.empty());
   EXPECT_EQ(hb[0].offset, 8u);
