@@ -17,13 +17,15 @@ struct Progress {
   };
 
   NodeId id = 0;
-  Index match = 0;  // highest index known to be replicated; never decreases in a term
+  Index match = 0;  // highest index known to be replicated; never decreases in a term,
+                    // unless the follower shows it lost its storage
   Index next = 1;   // next index to send
   Mode mode = Mode::kProbe;
   bool probe_sent = false;     // in kProbe: a request is outstanding
   bool recent_active = false;  // heard from since the last check-quorum round
   Index commit_sent = 0;       // the commit index in the last message sent
   std::deque<Index> inflight;  // last index (kSnapshot: end offset) of each unacknowledged send
+  std::uint32_t loss_rejections = 0;  // rejections in a row showing a log below match
 
   // kSnapshot: the snapshot being sent (go-back-N over its bytes).
   Index snap_index = 0;
@@ -34,6 +36,7 @@ struct Progress {
   bool snap_all_sent = false;          // the last chunk went out since the last rewind
 
   void reset(Index last_index) {
+    loss_rejections = 0;
     match = 0;
     next = last_index + 1;
     mode = Mode::kProbe;

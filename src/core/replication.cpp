@@ -7,6 +7,10 @@ namespace raft::core {
 
 namespace {
 unsigned long long ull(std::uint64_t v) { return static_cast<unsigned long long>(v); }
+
+// Rejections in a row showing a follower's log below its match before the
+// leader believes it lost its storage (see on_append_response).
+constexpr std::uint32_t kLossRejections = 3;
 }  // namespace
 
 // ---------------------------------------------------------------- leader
@@ -125,6 +129,7 @@ void Core::on_append_response(const Message& m) {
   }
 
   if (m.success) {
+    p->loss_rejections = 0;
     if (m.match_index > log_.last_index()) {
       logf(LogLevel::kWarn, "term %llu: %llu acknowledged %llu beyond our log end %llu; ignored",
            ull(term_), ull(m.from), ull(m.match_index), ull(log_.last_index()));
@@ -146,8 +151,27 @@ void Core::on_append_response(const Message& m) {
   }
 
   // A rejection of a position at or below what is already known to match
-  // is a leftover from an earlier exchange.
-  if (m.reject_index <= p->match) return;
+  // is a leftover from an earlier exchange (a heartbeat that crossed a
+  // batch, say) -- unless rejections keep saying that the follower's log now
+  // ends below what it acknowledged, with no acknowledgement in between:
+  // then it lost its storage (a wiped replica restarted), and ignoring it
+  // would ignore that follower until the next election.  Three in a row rule
+  // out the crossings; a false alarm would cost a resend, never safety (the
+  // commit index does not move back).
+  if (m.reject_index <= p->match) {
+    const bool shows_loss =
+        m.hint_term == 0 && m.hint_index <= p->match && m.reject_index + 1 == p->next;
+    if (!shows_loss || ++p->loss_rejections < kLossRejections) return;
+    logf(LogLevel::kWarn,
+         "term %llu: %llu's log ends at %llu, below the %llu it acknowledged (storage lost?); "
+         "replicating to it again from there",
+         ull(term_), ull(m.from), ull(m.hint_index - 1), ull(p->match));
+    p->match = m.hint_index - 1;
+    p->loss_rejections = 0;
+    p->become_probe(m.hint_index);
+    send_append(*p, false);
+    return;
+  }
   Index next;
   if (m.hint_term == 0) {
     next = m.hint_index;  // the follower's log ends before the probe

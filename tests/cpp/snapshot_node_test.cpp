@@ -92,6 +92,28 @@ TEST(SnapshotNode, WipedFollowerCatchesUpThroughASnapshot) {
   EXPECT_EQ(c.status(leader).term, c.status(lagger).term);
 }
 
+// A follower that was fully caught up loses its storage (wiped, restarted
+// empty).  The leader still records it as matched; its rejections must make
+// the leader start over from its empty log -- here with the snapshot.
+TEST(SnapshotNode, CaughtUpFollowerThatLostItsStorageIsRebuilt) {
+  CCluster c(3);
+  c.snapshot_interval = 100;
+  c.snapshot_trailing = 5;
+  c.chunk_bytes = 512;
+  for (raft_id id = 1; id <= 3; ++id) ASSERT_EQ(c.start(id), RAFT_OK);
+  const raft_id leader = c.wait_leader();
+  ASSERT_NE(leader, 0u);
+  const raft_id wiped = leader == 3 ? 2 : 3;
+  propose_all(c, leader, 1, 700);
+  ASSERT_TRUE(c.wait_applied(700));
+  c.stop(wiped);  // memory storage: everything is gone
+  ASSERT_EQ(c.start(wiped), RAFT_OK);
+  ASSERT_TRUE(c.wait_applied(700, 3000));
+  EXPECT_EQ(c.at(wiped).applied, ids(1, 700));
+  ASSERT_FALSE(c.at(wiped).loads.empty());
+  EXPECT_EQ(c.status(leader).role, RAFT_LEADER);  // no election was needed
+}
+
 // Restart: snapshot_load with the latest snapshot, then replay of the log
 // after it -- never a transition twice, never one missing.
 TEST(SnapshotNode, RestartLoadsTheSnapshotThenReplaysTheSuffix) {

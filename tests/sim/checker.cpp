@@ -160,8 +160,20 @@ void Checker::on_restart(int i) {
 }
 
 void Checker::on_deliver(int from, int to, const MsgInfo& m) {
-  if (m.type != MsgType::kAppendEntriesResponse || !m.success) return;
-  unread_acks_[to].push_back(Unread{from, m.term, m.index});
+  if (m.type != MsgType::kAppendEntriesResponse) return;
+  if (m.success) {
+    unread_acks_[to].push_back(Unread{from, m.term, m.index});
+  } else if (m.index_term == 0 && m.hint > 0) {
+    // A rejection saying the follower's log ends at hint - 1 lets the leader
+    // replicate from there again even below a match it was told (libraft
+    // takes repeated ones as lost storage; a false alarm costs a resend, not
+    // safety).  Applied at once, since the leader acts on it in this poll,
+    // and again in delivery order after the poll, so that an older
+    // acknowledgement read before it in the same poll does not undo it.
+    Known& k = known_match_[to * n_ + from];
+    if (m.term == k.term && m.hint - 1 < k.match) k.match = m.hint - 1;
+    unread_acks_[to].push_back(Unread{from, m.term, m.hint - 1, true});
+  }
 }
 
 void Checker::fail(const std::string& what) {
@@ -517,7 +529,8 @@ void Checker::after_poll(int i) {
   for (const Unread& u : unread_acks_[i]) {
     Known& k = known_match_[i * n_ + u.from];
     if (u.term > k.term) k = Known{u.term, 0};
-    if (u.term == k.term && u.match > k.match) k.match = u.match;
+    if (u.term != k.term) continue;
+    if (u.lowers ? u.match < k.match : u.match > k.match) k.match = u.match;
   }
   unread_acks_[i].clear();
   check_role_and_votes(i);

@@ -215,6 +215,7 @@ class Checker {
   struct Unread {
     int from;
     std::uint64_t term, match;
+    bool lowers = false;  // a rejection showing a shorter log (see on_deliver)
   };
   std::vector<std::vector<Unread>> unread_acks_;
   std::unordered_set<std::uint64_t> abandoned_;

@@ -22,6 +22,7 @@ struct MsgInfo {
   std::uint64_t term = 0;
   std::uint64_t index = 0;       // last_log_index, prev_log_index or match/reject index
   std::uint64_t index_term = 0;  // last_log_term or prev_log_term or hint_term
+  std::uint64_t hint = 0;        // AppendEntriesResponse rejection: hint_index
   std::uint64_t commit = 0;
   std::uint32_t entries = 0;  // AppendEntries: entries; InstallSnapshot: chunk bytes
   std::uint64_t offset = 0;   // InstallSnapshot(Response): byte offset

@@ -66,6 +66,7 @@ MsgInfo summarise(const raft::Message& m) {
     case raft::MsgType::kAppendEntriesResponse:
       i.index = m.success ? m.match_index : m.reject_index;
       i.index_term = m.hint_term;
+      i.hint = m.hint_index;
       i.commit = m.hint_index;
       break;
     case raft::MsgType::kInstallSnapshot:
