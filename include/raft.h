@@ -174,7 +174,9 @@ typedef struct raft_options {
   const struct raft_storage* storage; /* NULL: data_dir decides.  A storage of
                                your own (see below); copied.  Exclusive with
                                data_dir. */
-  uint64_t snapshot_interval;         /* take a snapshot every this many applied entries;
+  uint64_t snapshot_interval;         /* take a snapshot every this many applied entries
+                                         (checked once per turn, after applying: a turn
+                                         that applies more takes one at its end);
                                          0 (default) = never.  Needs snapshot_save. */
   uint64_t snapshot_trailing;         /* entries kept in the log behind a snapshot, so that
                                          slightly slow followers need no snapshot; default 1024 */

@@ -65,6 +65,7 @@ class SnapshotFiles {
   // Snapshot being written.
   int tmp_fd_ = -1;
   std::uint64_t tmp_size_ = 0;
+  std::uint64_t unsynced_ = 0;  // bytes written since the last fdatasync
   std::vector<std::uint8_t> buffer_;
 };
 
