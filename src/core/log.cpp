@@ -79,8 +79,8 @@ void Log::truncate_from(Index i) {
     recycle(std::move(chunks_.back()));
     chunks_.pop_back();
   }
+  chunks_.back().used = gone_offset;  // keep >= 1: the first removed entry's chunk stays
   refresh_tail();
-  tail_->used = gone_offset;
   while (!runs_.empty() && runs_.back().first >= i) runs_.pop_back();
   count_ = i - base_index_ - 1;
   // Metadata blocks stay allocated: they are small and refilled next.
