@@ -59,9 +59,10 @@ void Log::append(Term term, EntryType type, std::uint64_t id, const std::uint8_t
   }
   Block& b = *blocks_[slot / kBlockEntries];
   const std::size_t k = slot % kBlockEntries;
+  if (count_ == 0) first_offset_ = offset;
   b.id[k] = id;
-  b.offset[k] = offset;
-  b.len_type[k] = static_cast<std::uint32_t>(len) | (type == EntryType::kNoop ? kNoopBit : 0);
+  b.end_type[k] =
+      (offset + static_cast<std::uint32_t>(len)) | (type == EntryType::kNoop ? kNoopBit : 0);
   b.chunk[k] = static_cast<std::uint16_t>(first_chunk_ + chunks_.size() - 1);
   ++count_;
 }
@@ -71,7 +72,7 @@ void Log::truncate_from(Index i) {
   if (dirty_from_ == 0 || i < dirty_from_) dirty_from_ = i;
   const Slot first_gone = slot(i);
   const std::uint16_t gone_chunk = first_gone.block->chunk[first_gone.k];
-  const std::uint32_t gone_offset = first_gone.block->offset[first_gone.k];
+  const std::uint32_t gone_offset = offset_of(i, first_gone);
   for (Index k = i; k <= last_index(); ++k) payload_bytes_ -= len_of(k);
   // Chunks after the first removed entry's chunk hold only removed entries.
   const std::size_t keep = static_cast<std::uint16_t>(gone_chunk - first_chunk_) + 1u;
@@ -101,6 +102,7 @@ void Log::compact(Index i) {
   // Chunks before the first kept entry's chunk hold only dropped entries.
   const Slot first_kept = slot(i + 1);
   const std::uint16_t first_kept_chunk = first_kept.block->chunk[first_kept.k];
+  const std::uint32_t first_kept_offset = offset_of(i + 1, first_kept);
   while (first_chunk_ != first_kept_chunk) {
     recycle(std::move(chunks_.front()));
     chunks_.erase(chunks_.begin());
@@ -121,6 +123,7 @@ void Log::compact(Index i) {
   runs_.erase(runs_.begin(), runs_.begin() + static_cast<std::ptrdiff_t>(unneeded));
   base_index_ = i;
   base_term_ = new_base_term;
+  first_offset_ = first_kept_offset;
   // Unwritten changes below the new base need no writing: the snapshot
   // covers them.
   if (dirty_from_ != 0 && dirty_from_ <= base_index_) dirty_from_ = base_index_ + 1;

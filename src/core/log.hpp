@@ -35,13 +35,14 @@ class Log {
   // apply loop call these for every entry.
   EntryView at(Index i) const {
     const Slot s = slot(i);
-    const std::uint32_t len_type = s.block->len_type[s.k];
+    const std::uint32_t end_type = s.block->end_type[s.k];
+    const std::uint32_t offset = offset_of(i, s);
     EntryView v;
     v.term = term_of(i);
-    v.type = (len_type & kNoopBit) != 0 ? EntryType::kNoop : EntryType::kCommand;
+    v.type = (end_type & kNoopBit) != 0 ? EntryType::kNoop : EntryType::kCommand;
     v.id = s.block->id[s.k];
-    v.data = chunk(s.block->chunk[s.k]).bytes.get() + s.block->offset[s.k];
-    v.len = len_type & ~kNoopBit;
+    v.data = chunk(s.block->chunk[s.k]).bytes.get() + offset;
+    v.len = (end_type & ~kNoopBit) - offset;
     return v;
   }
 
@@ -74,16 +75,17 @@ class Log {
   static constexpr std::size_t kChunkBytes = std::size_t{1} << 20;
   static constexpr std::size_t kBlockEntries = 4096;
 
-  // Entry metadata, a structure of arrays per block of entries: 18 bytes
+  // Entry metadata, a structure of arrays per block of entries: 14 bytes
   // an entry instead of the 32 of a padded struct (at 1M entries per node
   // that is the difference between meeting a memory budget or not).  The
   // term is not stored per entry: terms change rarely, so `runs_` holds the
-  // first index of every term present.
-  static constexpr std::uint32_t kNoopBit = 1u << 31;  // in len_type; len < 2^31
+  // first index of every term present.  Nor is the payload's offset:
+  // entries are packed back to back in their chunk, so an entry starts where
+  // the one before it ends (or at 0 in a new chunk).
+  static constexpr std::uint32_t kNoopBit = 1u << 31;  // in end_type; ends < 2^31
   struct Block {
     std::uint64_t id[kBlockEntries];
-    std::uint32_t offset[kBlockEntries];    // within the chunk
-    std::uint32_t len_type[kBlockEntries];  // payload length | kNoopBit
+    std::uint32_t end_type[kBlockEntries];  // payload's end in its chunk | kNoopBit
     std::uint16_t chunk[kBlockEntries];     // chunk id: chunks_[chunk - first_chunk_]
   };
   struct TermRun {
@@ -104,9 +106,16 @@ class Log {
     const std::size_t k = head_ + (i - base_index_ - 1);
     return Slot{blocks_[k / kBlockEntries].get(), k % kBlockEntries};
   }
+  // Where entry i's payload starts in its chunk (s = slot(i)).
+  std::uint32_t offset_of(Index i, Slot s) const {
+    if (i == base_index_ + 1) return first_offset_;
+    const Slot before = slot(i - 1);
+    if (before.block->chunk[before.k] != s.block->chunk[s.k]) return 0;
+    return before.block->end_type[before.k] & ~kNoopBit;
+  }
   std::uint32_t len_of(Index i) const {
     const Slot s = slot(i);
-    return s.block->len_type[s.k] & ~kNoopBit;
+    return (s.block->end_type[s.k] & ~kNoopBit) - offset_of(i, s);
   }
   // Term of an entry held (base_index() < i <= last_index()): almost always
   // the newest run; older ones by binary search.
@@ -131,8 +140,9 @@ class Log {
   Index base_index_ = 0;
   Term base_term_ = 0;
   Index dirty_from_ = 0;
-  std::size_t count_ = 0;  // entries held
-  std::size_t head_ = 0;   // slot of the first entry in blocks_[0]
+  std::size_t count_ = 0;           // entries held
+  std::size_t head_ = 0;            // slot of the first entry in blocks_[0]
+  std::uint32_t first_offset_ = 0;  // where the first entry held starts in its chunk
   std::vector<std::unique_ptr<Block>> blocks_;
   std::vector<std::unique_ptr<Block>> spare_blocks_;
   std::vector<TermRun> runs_;  // ascending; covers every entry held
