@@ -73,6 +73,7 @@ class Node final : private core::Effects {
   int load_snapshot(const SnapshotInfo& info, std::string& why);
   int load_installed();
   int compact_after_install();
+  int commit_snapshot(const SnapshotInfo& info);
   int continue_save();
   void maybe_start_save();
   bool read_chunk(const Message& m);

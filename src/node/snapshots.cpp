@@ -126,10 +126,8 @@ int Node::continue_save() {
   info.size = writer_.size;
   info.crc = writer_.crc;
   info.voters = core_->voters();
-  meta_buf_.clear();
-  wire::encode_snapshot_meta(info, meta_buf_);
-  int src = storage_.snapshot_commit(storage_.ctx, info.index, meta_buf_.data(), meta_buf_.size());
-  if (src != RAFT_OK) return storage_failed("snapshot_commit", src);
+  int src = commit_snapshot(info);
+  if (src != RAFT_OK) return src;
   core_->snapshot_saved(info);
   logf(RAFT_LOG_INFO, "saved snapshot at %llu (%llu bytes)", ull(info.index), ull(info.size));
   const Index upto =
@@ -211,15 +209,19 @@ bool Node::snapshot_complete(const SnapshotInfo& info) {
     persisted_term_ = core_->term();
     persisted_vote_ = core_->voted_for();
   }
-  meta_buf_.clear();
-  wire::encode_snapshot_meta(info, meta_buf_);
-  int rc = storage_.snapshot_commit(storage_.ctx, info.index, meta_buf_.data(), meta_buf_.size());
-  if (rc != RAFT_OK) {
-    storage_failed("snapshot_commit", rc);
-    return false;
-  }
+  if (commit_snapshot(info) != RAFT_OK) return false;
   install_compact_ = info.index;
   return true;
+}
+
+// Makes the snapshot written since snapshot_begin the current one, with
+// `info` as its meta; RAFT_OK or the storage's failure (the node stops).
+int Node::commit_snapshot(const SnapshotInfo& info) {
+  meta_buf_.clear();
+  wire::encode_snapshot_meta(info, meta_buf_);
+  const int rc =
+      storage_.snapshot_commit(storage_.ctx, info.index, meta_buf_.data(), meta_buf_.size());
+  return rc == RAFT_OK ? rc : storage_failed("snapshot_commit", rc);
 }
 
 // In persist(), before the turn's own log writes.  The stale suffix the core
