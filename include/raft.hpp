@@ -254,6 +254,12 @@ class Options {
     base_.max_snapshot_chunk_bytes = v;
     return *this;
   }
+  /// run() only: after a turn that sent or received messages, keep checking this many
+  /// microseconds for new work before sleeping; 0 sleeps at once, at most 10000.
+  Options& busy_poll_us(std::uint32_t v) noexcept {
+    base_.busy_poll_us = v;
+    return *this;
+  }
 
   raft_id id() const noexcept { return base_.id; }
   const std::vector<raft_id>& peers() const noexcept { return peers_; }

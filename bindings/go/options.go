@@ -45,6 +45,13 @@ type Options struct {
 	SnapshotNoTrailing    bool
 	MaxSnapshotChunkBytes uint32
 
+	// Run only: after a turn that sent or received messages, keep looking for a
+	// proposal or Notify this many microseconds before sleeping (at most 10000).
+	// BusyPollMicros 0 takes the library's default (20); DisableBusyPoll sleeps at
+	// once (the C value 0) and wins over BusyPollMicros.
+	BusyPollMicros  uint32
+	DisableBusyPoll bool
+
 	LogLevel LogLevel               // the most verbose level passed to Logger
 	Logger   func(LogLevel, string) // diagnostics, one line each; nil: dropped
 }
@@ -129,6 +136,11 @@ func (o *Options) toC() (opt C.raft_options, release func(), err error) {
 	}
 	if o.MaxSnapshotChunkBytes != 0 {
 		opt.max_snapshot_chunk_bytes = C.uint32_t(o.MaxSnapshotChunkBytes)
+	}
+	if o.DisableBusyPoll {
+		opt.busy_poll_us = 0
+	} else if o.BusyPollMicros != 0 {
+		opt.busy_poll_us = C.uint32_t(o.BusyPollMicros)
 	}
 	if o.LogLevel != 0 {
 		opt.log_level = C.raft_log_level(o.LogLevel)

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -65,13 +66,19 @@ func leaderOf(t *testing.T, replicas []*Replica) *Replica {
 	return found
 }
 
-func TestThreeReplicasOnGoroutinesReplicate1000Transitions(t *testing.T) {
+// replicateOnGoroutines: three replicas, each in Run on a goroutine of its own,
+// apply count transitions, the same on each.  tweak (may be nil) adjusts the options.
+func replicateOnGoroutines(t *testing.T, count int, tweak func(*Options)) {
+	t.Helper()
 	net := newNetwork()
 	var replicas []*Replica
 	var machines []*recorder
 	for id := ReplicaID(1); id <= 3; id++ {
 		opts := fast
 		opts.ID, opts.Peers, opts.ClusterID = id, peersOf(id, 3), testClusterID
+		if tweak != nil {
+			tweak(&opts)
+		}
 		sm := newRecorder()
 		r, err := New(opts, sm, newEndpoint(net, id))
 		if err != nil {
@@ -108,10 +115,10 @@ func TestThreeReplicasOnGoroutinesReplicate1000Transitions(t *testing.T) {
 			time.Sleep(time.Millisecond)
 		}
 	}
-	for k := 0; k < 1000; k++ {
+	for k := 0; k < count; k++ {
 		propose(fmt.Sprint("t", k))
 	}
-	waitFor(t, 30*time.Second, "1000 transitions applied everywhere", func() bool {
+	waitFor(t, 30*time.Second, fmt.Sprint(count, " transitions applied everywhere"), func() bool {
 		for _, sm := range machines {
 			for data, id := range outstanding {
 				if s := sm.statesOf(id); len(s) > 0 && s[len(s)-1].Abandoned() {
@@ -120,7 +127,7 @@ func TestThreeReplicasOnGoroutinesReplicate1000Transitions(t *testing.T) {
 			}
 		}
 		for _, sm := range machines {
-			if len(sm.log()) < 1000 {
+			if len(sm.log()) < count {
 				return false
 			}
 		}
@@ -147,6 +154,45 @@ func TestThreeReplicasOnGoroutinesReplicate1000Transitions(t *testing.T) {
 		runners[i].wait(t)
 		if runners[i].err != nil || runners[i].panicV != nil {
 			t.Fatalf("Run: %v / %v", runners[i].err, runners[i].panicV)
+		}
+	}
+}
+
+func TestThreeReplicasOnGoroutinesReplicate1000Transitions(t *testing.T) {
+	replicateOnGoroutines(t, 1000, nil)
+}
+
+func TestBusyPollZeroRunsAndAbove10000IsRefused(t *testing.T) {
+	// The library's bound (raft_node_create), so the value reaches raft_options.
+	opts := fast
+	opts.ID, opts.BusyPollMicros = 1, 10001
+	if e := createError(t, opts, nil); e.Code != ErrCodeInvalid || !strings.Contains(e.Detail, "busy_poll_us") {
+		t.Fatalf("BusyPollMicros 10001: %v", e)
+	}
+	// DisableBusyPoll (C 0): Run sleeps as soon as a turn is done; replication still works.
+	replicateOnGoroutines(t, 200, func(o *Options) { o.DisableBusyPoll = true })
+}
+
+// What each combination puts into raft_options.busy_poll_us.
+func TestBusyPollOptionsReachTheCStruct(t *testing.T) {
+	for _, tc := range []struct {
+		opts Options
+		want uint32
+	}{
+		{Options{ID: 1}, 20}, // raft_options_init's default
+		{Options{ID: 1, BusyPollMicros: 7}, 7},
+		{Options{ID: 1, DisableBusyPoll: true}, 0},
+		{Options{ID: 1, BusyPollMicros: 7, DisableBusyPoll: true}, 0},
+	} {
+		opt, release, err := tc.opts.toC()
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := uint32(opt.busy_poll_us)
+		release()
+		if got != tc.want {
+			t.Errorf("BusyPollMicros %d, DisableBusyPoll %v: busy_poll_us %d, want %d",
+				tc.opts.BusyPollMicros, tc.opts.DisableBusyPoll, got, tc.want)
 		}
 	}
 }

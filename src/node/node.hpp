@@ -90,6 +90,8 @@ class Node final : private core::Effects {
 
   // One turn: timers, inbound messages, proposals, then outputs.
   int turn(std::uint64_t now_ms, std::uint64_t* next_deadline_ms);
+  // run(): wait up to busy_poll_us for new work without sleeping.
+  void busy_poll();
   int receive_messages(bool* more);
   void accept_frame(const void* msg, std::size_t len);
   void deliver_outputs();
@@ -154,6 +156,7 @@ class Node final : private core::Effects {
   std::atomic<std::thread::id> driver_thread_{};
   mutable std::mutex mu_;
   std::condition_variable wake_;
+  std::atomic<bool> wake_flag_{false};  // work arrived: lets run() stop spinning
   bool notified_ = false;
   bool sleeping_ = false;  // run() is waiting on wake_
   bool stopped_ = false;

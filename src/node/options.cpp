@@ -89,6 +89,7 @@ int translate_options(const raft_options& opt, const raft_callbacks& cb, core::C
     return invalid("options.max_snapshot_chunk_bytes must be at least 1");
   if (opt.max_snapshot_chunk_bytes > (1u << 30))
     return invalid("options.max_snapshot_chunk_bytes exceeds 1 GiB");
+  if (opt.busy_poll_us > 10000) return invalid("options.busy_poll_us exceeds 10000");
   if (opt.max_batch_bytes == 0) return invalid("options.max_batch_bytes must be at least 1");
   if (opt.max_inflight == 0) return invalid("options.max_inflight must be at least 1");
   if (opt.max_entry_bytes == 0) return invalid("options.max_entry_bytes must be at least 1");
@@ -131,6 +132,7 @@ int translate_options(const raft_options& opt, const raft_callbacks& cb, core::C
       kFrameSlack;
   // The log stores entry lengths in 31 bits: no frame may carry a longer one.
   limits.max_frame_bytes = std::min<std::size_t>(limits.max_frame_bytes, 0x7FFFFFFF);
+  limits.busy_poll_us = opt.busy_poll_us;
   limits.snapshot_interval = opt.snapshot_interval;
   limits.snapshot_trailing = opt.snapshot_trailing;
   limits.cluster_id = opt.cluster_id;

@@ -14,6 +14,7 @@ struct Limits {
   std::uint32_t max_entry_bytes = 0;
   std::uint64_t max_queue_bytes = 0;
   std::size_t max_frame_bytes = 0;  // largest inbound frame accepted
+  std::uint32_t busy_poll_us = 0;   // run(): spin this long after a busy turn
   std::uint64_t cluster_id = 0;
   raft_log_level log_level = RAFT_LOG_WARN;
   std::uint64_t snapshot_interval = 0;  // 0: never

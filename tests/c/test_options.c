@@ -89,6 +89,7 @@ static void test_defaults(void** state) {
   assert_int_equal(opt.log_level, RAFT_LOG_WARN);
   assert_int_equal(opt.cluster_id, 0);
   assert_int_equal(opt.random_seed, 0);
+  assert_int_equal(opt.busy_poll_us, 20);
 }
 
 static void test_null_arguments(void** state) {
@@ -272,6 +273,17 @@ static void test_log_level_out_of_range(void** state) {
   expect_ok(f);
 }
 
+/* 0 turns busy polling off; more than 10 ms of spinning is a mistake. */
+static void test_busy_poll_bounds(void** state) {
+  fixture* f = *state;
+  f->opt.busy_poll_us = 0;
+  expect_ok(f);
+  f->opt.busy_poll_us = 10000;
+  expect_ok(f);
+  f->opt.busy_poll_us = 10001;
+  expect_fail(f, RAFT_EINVAL, "busy_poll_us");
+}
+
 /* Everything create read came from copies: the caller may reuse its memory. */
 static void test_options_are_copied(void** state) {
   fixture* f = *state;
@@ -314,6 +326,7 @@ int main(void) {
       T(test_max_entry_bytes_zero),
       T(test_zero_limits),
       T(test_log_level_out_of_range),
+      T(test_busy_poll_bounds),
       T(test_options_are_copied),
   };
   test_watchdog(60);

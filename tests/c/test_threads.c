@@ -136,7 +136,7 @@ static void* loop(void* arg) {
   return NULL;
 }
 
-static void create_world(world* w, uint32_t heartbeat_ms, int n_nodes) {
+static void create_world(world* w, uint32_t heartbeat_ms, int n_nodes, uint32_t busy_poll_us) {
   int i, j;
   memset(w, 0, sizeof *w);
   w->n_nodes = n_nodes;
@@ -164,6 +164,7 @@ static void create_world(world* w, uint32_t heartbeat_ms, int n_nodes) {
     opt.heartbeat_ms = heartbeat_ms;
     opt.election_timeout_min_ms = heartbeat_ms * 3;
     opt.election_timeout_max_ms = heartbeat_ms * 6;
+    opt.busy_poll_us = busy_poll_us;
     raft_callbacks_init(&cb);
     cb.apply = t_apply;
     cb.transition_state = t_state;
@@ -210,7 +211,7 @@ static int propose(world* w, raft_id leader, uint64_t id, uint32_t k) {
   return raft_node_propose(w->peers[leader - 1].node, id, buf, strlen(buf));
 }
 
-static void test_three_threads(void** state) {
+static void three_threads(uint32_t busy_poll_us) {
   world* w = malloc(sizeof *w);
   raft_id leader = RAFT_NO_ID;
   uint64_t start, next_id = 0;
@@ -219,9 +220,8 @@ static void test_three_threads(void** state) {
   size_t n_retry = 0;
   uint32_t k;
   int i, done = 0;
-  (void)state;
   assert_non_null(w);
-  create_world(w, 50, N);
+  create_world(w, 50, N, busy_poll_us);
   for (i = 0; i < N; i++) {
     assert_int_equal(pthread_create(&w->peers[i].thread, NULL, loop, &w->peers[i]), 0);
   }
@@ -299,6 +299,19 @@ static void test_three_threads(void** state) {
   free(w);
 }
 
+/* Loops that sleep as soon as a turn is done... */
+static void test_three_threads(void** state) {
+  (void)state;
+  three_threads(0);
+}
+
+/* ... and loops that spin 10 ms (the longest allowed) after every turn with
+ * traffic: the same results, and proposals and messages still end the spin. */
+static void test_three_threads_busy_poll(void** state) {
+  (void)state;
+  three_threads(10000);
+}
+
 /* stop from another thread must wake a run that sleeps on a long timer. */
 static void test_stop_wakes_idle_run(void** state) {
   world* w = malloc(sizeof *w);
@@ -306,7 +319,7 @@ static void test_stop_wakes_idle_run(void** state) {
   int finished = 0;
   (void)state;
   assert_non_null(w);
-  create_world(w, 2000, N); /* first election timer: 6 s or more */
+  create_world(w, 2000, N, 20); /* first election timer: 6 s or more */
   assert_int_equal(pthread_create(&w->peers[0].thread, NULL, loop, &w->peers[0]), 0);
   sleep_ms(100);
   start = now_ms();
@@ -332,7 +345,7 @@ static void test_propose_wakes_run(void** state) {
   size_t applied = 0;
   (void)state;
   assert_non_null(w);
-  create_world(w, 300, 1); /* a single node: elects itself after 0.9-1.8 s */
+  create_world(w, 300, 1, 20); /* a single node: elects itself after 0.9-1.8 s */
   assert_int_equal(pthread_create(&w->peers[0].thread, NULL, loop, &w->peers[0]), 0);
   start = now_ms();
   while (find_leader(w) == RAFT_NO_ID && now_ms() - start < 5000) sleep_ms(10);
@@ -362,6 +375,7 @@ int main(void) {
       cmocka_unit_test(test_stop_wakes_idle_run),
       cmocka_unit_test(test_propose_wakes_run),
       cmocka_unit_test(test_three_threads),
+      cmocka_unit_test(test_three_threads_busy_poll),
   };
   test_watchdog(60);
   return cmocka_run_group_tests(tests, NULL, NULL);

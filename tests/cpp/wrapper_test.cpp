@@ -97,6 +97,7 @@ TEST(WrapperOptions, DefaultsComeFromOptionsInit) {
   EXPECT_EQ(got.snapshot_interval, want.snapshot_interval);
   EXPECT_EQ(got.snapshot_trailing, want.snapshot_trailing);
   EXPECT_EQ(got.max_snapshot_chunk_bytes, want.max_snapshot_chunk_bytes);
+  EXPECT_EQ(got.busy_poll_us, want.busy_poll_us);
   EXPECT_EQ(got.peers, nullptr);
   EXPECT_EQ(got.n_peers, 0u);
   EXPECT_EQ(got.data_dir, nullptr);
@@ -117,7 +118,8 @@ TEST(WrapperOptions, SettersReachTheCStruct) {
       .log_level(raft::LogLevel::kDebug)
       .snapshot_interval(500)
       .snapshot_trailing(0)
-      .max_snapshot_chunk_bytes(4096);
+      .max_snapshot_chunk_bytes(4096)
+      .busy_poll_us(7);
   const raft_options c = o.to_c();
   EXPECT_EQ(c.id, 7u);
   EXPECT_EQ(c.heartbeat_ms, 11u);
@@ -135,6 +137,7 @@ TEST(WrapperOptions, SettersReachTheCStruct) {
   EXPECT_EQ(c.snapshot_interval, 500u);
   EXPECT_EQ(c.snapshot_trailing, 0u);
   EXPECT_EQ(c.max_snapshot_chunk_bytes, 4096u);
+  EXPECT_EQ(c.busy_poll_us, 7u);
   o.pre_vote(true);
   EXPECT_NE(o.to_c().pre_vote, 0);
 }

@@ -42,7 +42,7 @@ def wait_for(condition: Callable[[], bool], seconds: float, what: str) -> None:
         time.sleep(0.002)
 
 
-def threaded_cluster(n: int = 3):  # type: ignore[no-untyped-def]
+def threaded_cluster(n: int = 3, **options: object):  # type: ignore[no-untyped-def]
     ids = list(range(1, n + 1))
     net = Network(ids)
     machines = {i: Recorder() for i in ids}
@@ -53,7 +53,7 @@ def threaded_cluster(n: int = 3):  # type: ignore[no-untyped-def]
             machines[i],
             net.endpoint(i),
             cluster_id=CLUSTER_ID,
-            **FAST,
+            **{**FAST, **options},  # type: ignore[arg-type]
         )
         for i in ids
     }
@@ -66,8 +66,9 @@ def current_leader(replicas: Dict[int, raft.Replica]) -> Optional[int]:
     return leaders[0] if len(leaders) == 1 else None
 
 
-def test_three_replicas_on_threads_replicate_1000_transitions() -> None:
-    net, machines, replicas = threaded_cluster()
+def replicate_on_threads(count: int, **options: object) -> None:
+    """Three replicas on run() threads apply `count` transitions, the same on each."""
+    net, machines, replicas = threaded_cluster(**options)  # type: ignore[arg-type]
     runners = [Runner(r) for r in replicas.values()]
     try:
         wait_for(lambda: current_leader(replicas) is not None, 10, "a leader")
@@ -91,7 +92,7 @@ def test_three_replicas_on_threads_replicate_1000_transitions() -> None:
                         raise
                 time.sleep(0.001)
 
-        for k in range(1000):
+        for k in range(count):
             propose(b"t%d" % k)
 
         def settled() -> bool:
@@ -103,13 +104,13 @@ def test_three_replicas_on_threads_replicate_1000_transitions() -> None:
                             [TS.ABANDONED_CONFLICT],
                         ):
                             propose(data)
-            return all(len(sm.snapshot()) >= 1000 for sm in machines.values())
+            return all(len(sm.snapshot()) >= count for sm in machines.values())
 
-        wait_for(settled, 30, "1000 transitions applied on every replica")
+        wait_for(settled, 30, f"{count} transitions applied on every replica")
         logs = [sm.snapshot() for sm in machines.values()]
         assert logs[0] == logs[1] == logs[2], "replicas applied different sequences"
         payloads = [data for _, data in logs[0]]
-        assert sorted(payloads) == sorted(b"t%d" % k for k in range(1000)), "lost or duplicated"
+        assert sorted(payloads) == sorted(b"t%d" % k for k in range(count)), "lost or duplicated"
     finally:
         for r in replicas.values():
             r.close()  # stops run() on its thread and waits for it to return
@@ -117,6 +118,23 @@ def test_three_replicas_on_threads_replicate_1000_transitions() -> None:
         runner.thread.join(5)
         assert not runner.thread.is_alive()
         assert runner.error is None, runner.error
+
+
+def test_three_replicas_on_threads_replicate_1000_transitions() -> None:
+    replicate_on_threads(1000)
+
+
+def test_busy_poll_us_zero_runs_and_above_10000_is_refused() -> None:
+    # 10001 is refused by the library (raft_node_create), so the value reaches raft_options.
+    with pytest.raises(raft.RaftError) as info:
+        raft.Replica(1, [], Recorder(), busy_poll_us=10001, **FAST)  # type: ignore[arg-type]
+    assert info.value.code == raft.ErrorCode.INVALID and "busy_poll_us" in info.value.detail
+    with pytest.raises(ValueError):
+        raft.Replica(1, [], Recorder(), busy_poll_us=2**32)  # ctypes would truncate it to 0
+    with pytest.raises(TypeError):
+        raft.Replica(1, [], Recorder(), busy_poll_us="20")  # type: ignore[arg-type]
+    # 0: run() sleeps as soon as a turn is done; replication over run() threads still works.
+    replicate_on_threads(200, busy_poll_us=0)
 
 
 def test_close_waits_for_run_on_another_thread() -> None:

@@ -68,6 +68,7 @@ class raft_options(Structure):
         ("snapshot_interval", c_uint64),
         ("snapshot_trailing", c_uint64),
         ("max_snapshot_chunk_bytes", c_uint32),
+        ("busy_poll_us", c_uint32),
     ]
 
 

@@ -109,6 +109,7 @@ pub struct raft_options {
     pub snapshot_interval: u64,
     pub snapshot_trailing: u64,
     pub max_snapshot_chunk_bytes: u32,
+    pub busy_poll_us: u32,
 }
 
 #[repr(C)]

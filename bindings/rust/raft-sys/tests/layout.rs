@@ -58,6 +58,7 @@ fn rust_layouts() -> Vec<Layout> {
             snapshot_interval,
             snapshot_trailing,
             max_snapshot_chunk_bytes,
+            busy_poll_us,
         }),
         layout!(raft_entry { term, id, type_, data, len }),
         layout!(raft_storage {

@@ -32,6 +32,7 @@ pub struct Options {
     snapshot_interval: Option<u64>,
     snapshot_trailing: Option<u64>,
     max_snapshot_chunk_bytes: Option<u32>,
+    busy_poll_us: Option<u32>,
     pub(crate) logger: Option<Logger>,
 }
 
@@ -106,6 +107,11 @@ impl Options {
     setter!(
         /// Snapshot bytes per message when a follower needs the whole snapshot.
         max_snapshot_chunk_bytes: u32
+    );
+    setter!(
+        /// `run` only: after a turn that sent or received messages, keep looking for new
+        /// work this many microseconds before sleeping.  0 sleeps at once; at most 10000.
+        busy_poll_us: u32
     );
 
     /// The range election timeouts are drawn from (whole milliseconds).
@@ -182,6 +188,9 @@ impl Options {
         if let Some(v) = self.max_snapshot_chunk_bytes {
             raw.max_snapshot_chunk_bytes = v;
         }
+        if let Some(v) = self.busy_poll_us {
+            raw.busy_poll_us = v;
+        }
         Ok(COptions { raw, _peers: peers, _data_dir: data_dir })
     }
 }
@@ -219,6 +228,7 @@ impl fmt::Debug for Options {
             .field("snapshot_interval", &self.snapshot_interval)
             .field("snapshot_trailing", &self.snapshot_trailing)
             .field("max_snapshot_chunk_bytes", &self.max_snapshot_chunk_bytes)
+            .field("busy_poll_us", &self.busy_poll_us)
             .field("logger", &self.logger.as_ref().map(|_| "Fn"))
             .finish()
     }

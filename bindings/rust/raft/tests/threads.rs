@@ -33,14 +33,15 @@ fn leader_of(replicas: &[Arc<TestReplica>]) -> Option<&Arc<TestReplica>> {
     }
 }
 
-#[test]
-fn three_replicas_on_threads_replicate_1000_transitions() {
+/// Three replicas on run() threads apply `count` transitions, the same on each.
+fn replicate_on_threads(count: usize, tune: impl Fn(Options) -> Options) {
     let net = SharedNet::default();
     let replicas: Vec<Arc<TestReplica>> = (1..=3)
         .map(|id| {
             let endpoint = Arc::new(Mutex::new(Endpoint::new(&net, id)));
             Arc::new(
-                Replica::with_options(&fast(options(id, 3)), endpoint, Arc::default()).unwrap(),
+                Replica::with_options(&tune(fast(options(id, 3))), endpoint, Arc::default())
+                    .unwrap(),
             )
         })
         .collect();
@@ -81,10 +82,10 @@ fn three_replicas_on_threads_replicate_1000_transitions() {
         }
         thread::sleep(Duration::from_millis(1));
     };
-    for k in 0..1000 {
+    for k in 0..count {
         propose(format!("t{}", k).into_bytes(), &mut outstanding);
     }
-    wait_for(30, "1000 transitions applied everywhere", || {
+    wait_for(30, &format!("{} transitions applied everywhere", count), || {
         let mut retry = Vec::new();
         for r in &replicas {
             let sm = r.state_machine().lock().unwrap();
@@ -99,14 +100,14 @@ fn three_replicas_on_threads_replicate_1000_transitions() {
         for data in retry {
             propose(data, &mut outstanding);
         }
-        replicas.iter().all(|r| r.state_machine().lock().unwrap().applied.len() >= 1000)
+        replicas.iter().all(|r| r.state_machine().lock().unwrap().applied.len() >= count)
     });
     let logs: Vec<_> =
         replicas.iter().map(|r| r.state_machine().lock().unwrap().applied.clone()).collect();
     assert!(logs[0] == logs[1] && logs[1] == logs[2], "replicas applied different sequences");
     let mut payloads: Vec<_> = logs[0].iter().map(|(_, d)| d.clone()).collect();
     payloads.sort();
-    let mut expected: Vec<_> = (0..1000).map(|k| format!("t{}", k).into_bytes()).collect();
+    let mut expected: Vec<_> = (0..count).map(|k| format!("t{}", k).into_bytes()).collect();
     expected.sort();
     assert_eq!(payloads, expected, "lost or duplicated transitions");
 
@@ -116,6 +117,25 @@ fn three_replicas_on_threads_replicate_1000_transitions() {
     for runner in runners {
         runner.join().expect("run() did not panic").expect("run() returned Ok");
     }
+}
+
+#[test]
+fn three_replicas_on_threads_replicate_1000_transitions() {
+    replicate_on_threads(1000, |o| o);
+}
+
+#[test]
+fn busy_poll_us_zero_runs_and_above_10000_is_refused() {
+    // The library's bound (raft_node_create), so the value reaches raft_options.
+    let e = Replica::with_options(
+        &fast(Options::new(1)).busy_poll_us(10_001),
+        Arc::new(Mutex::new(support::Alone)),
+        Arc::<Mutex<Recorder>>::default(),
+    )
+    .expect_err("busy_poll_us 10001 must be refused");
+    assert!(e.code() == ErrorCode::Invalid && e.detail().contains("busy_poll_us"), "{}", e);
+    // 0: run() sleeps as soon as a turn is done; replication over run() threads still works.
+    replicate_on_threads(200, |o| o.busy_poll_us(0));
 }
 
 #[test]
