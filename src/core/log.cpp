@@ -49,14 +49,7 @@ void Log::append(Term term, EntryType type, std::uint64_t id, const std::uint8_t
   tail_->used += len;
   payload_bytes_ += len;
   const std::size_t slot = head_ + count_;
-  if (slot % kBlockEntries == 0 && slot / kBlockEntries == blocks_.size()) {
-    if (!spare_blocks_.empty()) {
-      blocks_.push_back(std::move(spare_blocks_.back()));
-      spare_blocks_.pop_back();
-    } else {
-      blocks_.emplace_back(new Block);  // not zero-filled: always written first
-    }
-  }
+  if (slot % kBlockEntries == 0 && slot / kBlockEntries == blocks_.size()) add_block();
   Block& b = *blocks_[slot / kBlockEntries];
   const std::size_t k = slot % kBlockEntries;
   if (count_ == 0) first_offset_ = offset;
@@ -65,6 +58,69 @@ void Log::append(Term term, EntryType type, std::uint64_t id, const std::uint8_t
       (offset + static_cast<std::uint32_t>(len)) | (type == EntryType::kNoop ? kNoopBit : 0);
   b.chunk[k] = static_cast<std::uint16_t>(first_chunk_ + chunks_.size() - 1);
   ++count_;
+}
+
+void Log::append(const EntryView* entries, std::size_t n) {
+  if (n == 0) return;
+  if (dirty_from_ == 0) dirty_from_ = last_index() + 1;
+  // The tail chunk, its fill level, the metadata block and the count live in
+  // locals for the whole batch (the compiler cannot keep members in
+  // registers across memcpy); members are written back when a new chunk or
+  // block is needed, and at the end.
+  std::uint8_t* bytes = tail_ != nullptr ? tail_->bytes.get() : nullptr;
+  std::size_t used = tail_ != nullptr ? tail_->used : 0;
+  std::size_t room = tail_ != nullptr ? tail_->capacity - used : 0;
+  auto chunk_id = static_cast<std::uint16_t>(first_chunk_ + chunks_.size() - 1);
+  Term term = runs_.empty() ? 0 : runs_.back().term;  // entry terms are >= 1
+  Block* block = nullptr;
+  std::size_t k = kBlockEntries;
+  std::size_t count = count_;
+  std::size_t added = 0;
+  for (std::size_t j = 0; j < n; ++j) {
+    const EntryView& e = entries[j];
+    if (e.term != term) {
+      term = e.term;
+      runs_.push_back(TermRun{base_index_ + count + 1, term});
+    }
+    if (bytes == nullptr || room < e.len) {
+      if (tail_ != nullptr) tail_->used = used;
+      new_chunk(e.len);
+      bytes = tail_->bytes.get();
+      used = 0;
+      room = tail_->capacity;
+      chunk_id = static_cast<std::uint16_t>(first_chunk_ + chunks_.size() - 1);
+    }
+    if (k == kBlockEntries) {
+      const std::size_t slot = head_ + count;
+      if (slot % kBlockEntries == 0 && slot / kBlockEntries == blocks_.size()) add_block();
+      block = blocks_[slot / kBlockEntries].get();
+      k = slot % kBlockEntries;
+    }
+    const auto offset = static_cast<std::uint32_t>(used);
+    if (e.len > 0) std::memcpy(bytes + offset, e.data, e.len);
+    used += e.len;
+    room -= e.len;
+    added += e.len;
+    if (count == 0) first_offset_ = offset;
+    block->id[k] = e.id;
+    block->end_type[k] =
+        (offset + static_cast<std::uint32_t>(e.len)) | (e.type == EntryType::kNoop ? kNoopBit : 0);
+    block->chunk[k] = chunk_id;
+    ++k;
+    ++count;
+  }
+  tail_->used = used;
+  count_ = count;
+  payload_bytes_ += added;
+}
+
+void Log::add_block() {
+  if (!spare_blocks_.empty()) {
+    blocks_.push_back(std::move(spare_blocks_.back()));
+    spare_blocks_.pop_back();
+  } else {
+    blocks_.emplace_back(new Block);  // not zero-filled: always written first
+  }
 }
 
 void Log::truncate_from(Index i) {

@@ -30,6 +30,19 @@ bool Core::propose(std::uint64_t id, const std::uint8_t* data, std::size_t len) 
   return true;
 }
 
+void Core::propose(std::vector<EntryView>& batch) {
+  if (role_ != Role::kLeader || config_.track_transitions) {
+    for (const EntryView& e : batch) propose(e.id, e.data, e.len);
+    return;
+  }
+  for (EntryView& e : batch) {
+    e.term = term_;
+    e.type = EntryType::kCommand;
+  }
+  log_.append(batch.data(), batch.size());
+  if (progress_.empty()) maybe_commit();
+}
+
 void Core::append_local(EntryType type, std::uint64_t id, const std::uint8_t* data,
                         std::size_t len) {
   log_.append(term_, type, id, data, len);
@@ -91,8 +104,9 @@ bool Core::send_append(Progress& p, bool allow_empty) {
   p.commit_sent = commit_;
   if (with_entries) {
     std::size_t bytes = 0;
+    Log::Reader reader = log_.read_from(p.next);
     for (Index i = p.next; i <= log_.last_index(); ++i) {
-      EntryView e = log_.at(i);
+      const EntryView e = reader.next();
       // At least one entry per message, however large.
       const std::size_t cost = e.len + kEntryWireOverhead;
       if (!m.entries.empty() && bytes + cost > config_.max_batch_bytes) break;
@@ -298,10 +312,9 @@ void Core::on_append_entries(const Message& m) {
   // Matching), so a late or duplicated request never truncates.
   Index index = m.prev_log_index + skip;
   for (std::size_t k = skip; k < m.entries.size(); ++k) {
-    const EntryView& e = m.entries[k];
     ++index;
     if (index <= log_.last_index()) {
-      if (log_.term_at(index) == e.term) continue;
+      if (log_.term_at(index) == m.entries[k].term) continue;
       if (index <= commit_) {
         logf(LogLevel::kError,
              "term %llu: leader %llu conflicts with committed entry %llu; ignored", ull(term_),
@@ -310,7 +323,9 @@ void Core::on_append_entries(const Message& m) {
       }
       truncate_from(index);
     }
-    log_.append(e);
+    // From the first entry we lack, the rest is appended as it is.
+    log_.append(m.entries.data() + k, m.entries.size() - k);
+    break;
   }
   // Acknowledge exactly what this request verified, never our whole log:
   // a suffix beyond it may be stale (little_raft B8, B9).

@@ -296,8 +296,15 @@ int Node::turn(std::uint64_t now_ms, std::uint64_t* next_deadline_ms) {
   bool more = false;
   const int rc = receive_messages(&more);
   core_->tick(now_ms);
-  for (const auto& item : batch_.items)
-    core_->propose(item.id, batch_.bytes.data() + item.offset, item.len);
+  proposals_.clear();
+  for (const auto& item : batch_.items) {
+    EntryView v;
+    v.id = item.id;
+    v.data = batch_.bytes.data() + item.offset;
+    v.len = item.len;
+    proposals_.push_back(v);
+  }
+  if (!proposals_.empty()) core_->propose(proposals_);
   core_->flush();
   // Nothing leaves before it is durable: a vote or an acknowledgement sent
   // ahead of its fsync could be forgotten by a crash (one fsync per turn).
@@ -399,8 +406,9 @@ int Node::persist() {
     const Index last = core_->log().last_index();
     if (last >= dirty) {
       to_persist_.clear();
+      core::Log::Reader reader = core_->log().read_from(dirty);
       for (Index i = dirty; i <= last; ++i) {
-        const EntryView e = core_->log().at(i);
+        const EntryView e = reader.next();
         raft_entry r{};
         r.term = e.term;
         r.id = e.id;
@@ -495,9 +503,13 @@ void Node::apply_or_save() {
 }
 
 void Node::apply_committed() {
+  if (core_->applied_index() >= core_->commit_index()) return;
+  // The callbacks cannot change the log: called from them, poll and run get
+  // RAFT_EBUSY, and propose only queues.
+  core::Log::Reader reader = core_->log().read_from(core_->applied_index() + 1);
   while (core_->applied_index() < core_->commit_index()) {
     const Index index = core_->applied_index() + 1;
-    const EntryView e = core_->log().at(index);
+    const EntryView e = reader.next();
     if (e.type == EntryType::kCommand) cb_.apply(e.id, e.data, e.len, user_);
     core_->applied(index);
     if (!reports_.empty()) report_transitions();
