@@ -71,15 +71,19 @@ void Log::append(const EntryView* entries, std::size_t n) {
   std::size_t used = tail_ != nullptr ? tail_->used : 0;
   std::size_t room = tail_ != nullptr ? tail_->capacity - used : 0;
   auto chunk_id = static_cast<std::uint16_t>(first_chunk_ + chunks_.size() - 1);
-  Term term = runs_.empty() ? 0 : runs_.back().term;  // entry terms are >= 1
+  // Whether the newest run is known (hostile input can carry term 0, so no
+  // term value can stand for "none").
+  bool have_run = !runs_.empty();
+  Term term = have_run ? runs_.back().term : 0;
   Block* block = nullptr;
   std::size_t k = kBlockEntries;
   std::size_t count = count_;
   std::size_t added = 0;
   for (std::size_t j = 0; j < n; ++j) {
     const EntryView& e = entries[j];
-    if (e.term != term) {
+    if (!have_run || e.term != term) {
       term = e.term;
+      have_run = true;
       runs_.push_back(TermRun{base_index_ + count + 1, term});
     }
     if (bytes == nullptr || room < e.len) {

@@ -349,6 +349,23 @@ int Node::receive_messages(bool* more) {
   return RAFT_OK;
 }
 
+namespace {
+
+// Entry terms that a correct leader sends: at least 1, never above the
+// message's term, never below the term of the entry before them (a log's
+// terms only grow).  The wire format cannot express this; the log and the
+// commit rule rely on it.
+bool entry_terms_possible(const Message& m) {
+  Term floor = std::max<Term>(m.prev_log_term, 1);
+  for (const EntryView& e : m.entries) {
+    if (e.term < floor || e.term > m.term) return false;
+    floor = e.term;
+  }
+  return true;
+}
+
+}  // namespace
+
 void Node::accept_frame(const void* msg, std::size_t len) {
   const auto* bytes = static_cast<const std::uint8_t*>(msg);
   wire::DecodeError err = wire::DecodeError::kTruncated;
@@ -362,6 +379,8 @@ void Node::accept_frame(const void* msg, std::size_t len) {
   } else if (std::find(core_->config().peers.begin(), core_->config().peers.end(), inbound_.from) ==
              core_->config().peers.end()) {
     problem = "from a node that is not a peer";
+  } else if (inbound_.type == MsgType::kAppendEntries && !entry_terms_possible(inbound_)) {
+    problem = "entry terms out of order, zero or above the message's term";
   }
   if (problem != nullptr) {
     ++msgs_rejected_;

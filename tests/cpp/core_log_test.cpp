@@ -139,6 +139,25 @@ TEST(LogBatchAppend, RefillsALogThatCompactionOrTruncationEmptied) {
   }
 }
 
+// Term 0 never comes from a correct leader (the driver rejects such frames),
+// but the log must stay consistent with whatever it is given: found by
+// fuzz_node, a batch of term-0 entries into an empty log recorded no term
+// run, and reading them back read before the start of the run array.
+TEST(LogBatchAppend, TermZeroEntriesStillGetATermRun) {
+  const auto a = payload_of(1, 10);
+  Log single, batched;
+  EntryView batch[3];
+  for (std::uint64_t k = 0; k < 3; ++k)
+    batch[k] = EntryView{k == 2 ? 1u : 0u, EntryType::kCommand, k + 1, a.data(), a.size()};
+  for (const EntryView& e : batch) single.append(e);
+  batched.append(batch, 3);
+  ASSERT_NO_FATAL_FAILURE(expect_same_log(single, batched));
+  EXPECT_EQ(batched.term_at(1), 0u);
+  EXPECT_EQ(batched.term_at(3), 1u);
+  Log::Reader reader = batched.read_from(1);
+  EXPECT_EQ(reader.next().term, 0u);
+}
+
 TEST(LogBatchAppend, EmptyBatchChangesNothing) {
   Log log;
   log.append(nullptr, 0);
