@@ -21,7 +21,8 @@
 //                   --no-rep-string: glibc's memcpy/memset without rep movsb /
 //                   rep stosb, which valgrind counts once per byte.
 // Common: --max-queue-bytes --max-inflight --max-batch-bytes --check-quorum 0|1
-// --pre-vote 0|1 (raft_options) and --virtual-clock.
+// --pre-vote 0|1 (raft_options), --propose-batch N (entries per
+// raft_node_propose_batch call; 1: raft_node_propose) and --virtual-clock.
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -62,34 +63,53 @@ ClusterConfig config_from(const Args& a) {
   return c;
 }
 
-// Payload of entry `seq`: its sequence number in the first bytes, then filler.
-class Payload {
+// Proposes entries on the leader: entry `seq` carries its sequence number in
+// its first bytes, then filler.  --propose-batch N (default 1024, as canonical
+// raft's benchmark batches its raft_apply calls; at most 1 MiB of payload)
+// hands up to N entries to raft_node_propose_batch at once; 1 makes one
+// raft_node_propose call per entry.
+class Proposer {
  public:
-  explicit Payload(std::size_t size) : bytes_(size, 0xA5) {}
-  const std::uint8_t* make(std::uint64_t seq) {
-    std::memcpy(bytes_.data(), &seq, std::min(bytes_.size(), sizeof seq));
-    return bytes_.data();
+  Proposer(std::size_t size, std::size_t batch)
+      : size_(size),
+        batch_(std::max<std::size_t>(1, std::min(batch, (std::size_t{1} << 20) / size))),
+        bytes_(batch_ * size, 0xA5),
+        proposals_(batch_) {}
+
+  // From `*next` up to `limit` until the queue is full; returns how many
+  // were accepted.
+  std::uint64_t upto(raft_node* leader, std::uint64_t* next, std::uint64_t limit) {
+    std::uint64_t n = 0;
+    while (*next <= limit) {
+      const auto k = static_cast<std::size_t>(std::min<std::uint64_t>(batch_, limit - *next + 1));
+      for (std::size_t i = 0; i < k; ++i) {
+        const std::uint64_t seq = *next + i;
+        std::uint8_t* b = bytes_.data() + i * size_;
+        std::memcpy(b, &seq, std::min(size_, sizeof seq));
+        proposals_[i] = raft_proposal{seq, b, size_};
+      }
+      std::size_t queued = 0;
+      int rc;
+      if (batch_ == 1) {
+        rc = raft_node_propose(leader, *next, bytes_.data(), size_);
+        queued = rc == RAFT_OK ? 1 : 0;
+      } else {
+        rc = raft_node_propose_batch(leader, proposals_.data(), k, &queued);
+      }
+      *next += queued;
+      n += queued;
+      if (rc == RAFT_EBUSY) break;
+      if (rc != RAFT_OK) fail("raft_node_propose: %s", raft_strerror(rc));
+    }
+    return n;
   }
-  std::size_t size() const { return bytes_.size(); }
 
  private:
+  std::size_t size_;
+  std::size_t batch_;
   std::vector<std::uint8_t> bytes_;
+  std::vector<raft_proposal> proposals_;
 };
-
-// Proposes on the leader from `*next` up to `limit` until the queue is full.
-// Returns how many were accepted.
-std::uint64_t propose_upto(raft_node* leader, Payload& p, std::uint64_t* next,
-                           std::uint64_t limit) {
-  std::uint64_t n = 0;
-  while (*next <= limit) {
-    const int rc = raft_node_propose(leader, *next, p.make(*next), p.size());
-    if (rc == RAFT_EBUSY) break;
-    if (rc != RAFT_OK) fail("raft_node_propose: %s", raft_strerror(rc));
-    ++*next;
-    ++n;
-  }
-  return n;
-}
 
 void check_errors(Cluster& cl) {
   if (cl.order_errors() != 0) fail("entries were applied out of order or corrupted");
@@ -108,7 +128,7 @@ int mode_poll_throughput(const Args& a, const char* workload, const std::string&
   const long base_rss = current_rss_kib();
   Cluster cl(cfg);
   if (!cl.elect_polling(clock, 60000)) fail("no leader after 60 s");
-  Payload payload(size);
+  Proposer proposer(size, a.num("propose-batch", 1024));
   raft_node* leader = cl.leader();
   BenchNode& lnode = cl.node(cl.leader_index());
 
@@ -130,7 +150,7 @@ int mode_poll_throughput(const Args& a, const char* workload, const std::string&
       // leader has applied it.
       cl.awaited = next;
       const std::uint64_t start = now_ns();
-      propose_upto(leader, payload, &next, next);
+      proposer.upto(leader, &next, next);
       for (std::size_t k = 0; lnode.applied.load() < next - 1; ++k) {
         cl.poll_one((cl.leader_index() + k) % cl.size(), clock.now_ms());
       }
@@ -139,7 +159,7 @@ int mode_poll_throughput(const Args& a, const char* workload, const std::string&
     }
     const std::uint64_t limit =
         window == 0 ? n_entries : std::min(n_entries, lnode.applied.load() + window);
-    const std::uint64_t proposed = propose_upto(leader, payload, &next, limit);
+    const std::uint64_t proposed = proposer.upto(leader, &next, limit);
     const std::uint64_t before = cl.progress();
     const std::uint64_t deadline = cl.poll_all(clock.now_ms());
     if (proposed == 0 && cl.progress() == before) {
@@ -209,7 +229,7 @@ int mode_run(const Args& a, const char* workload, const std::string& data_dir) {
   cl.target = n_entries;
   cl.start_threads();
   if (!cl.wait_leader_threaded(60000)) fail("no leader after 60 s");
-  Payload payload(size);
+  Proposer proposer(size, a.num("propose-batch", 1024));
   raft_node* leader = cl.leader();
 
   std::vector<double> lat_us;
@@ -226,7 +246,7 @@ int mode_run(const Args& a, const char* workload, const std::string& data_dir) {
       }
       cl.awaited = next;
       const std::uint64_t start = now_ns();
-      propose_upto(leader, payload, &next, next);
+      proposer.upto(leader, &next, next);
       std::unique_lock<std::mutex> lock(cl.mu);
       if (!cl.cv.wait_for(lock, std::chrono::seconds(30), [&] { return cl.awaited_done; }))
         fail("a proposal was not applied within 30 s");
@@ -234,7 +254,7 @@ int mode_run(const Args& a, const char* workload, const std::string& data_dir) {
     }
   } else {
     while (next <= n_entries) {
-      if (propose_upto(leader, payload, &next, n_entries) == 0)
+      if (proposer.upto(leader, &next, n_entries) == 0)
         std::this_thread::sleep_for(std::chrono::microseconds(100));
     }
   }
@@ -333,7 +353,7 @@ int mode_callgrind(const Args& a, const char* self) {
                        std::to_string(a.num("window", 0)) + " --size " +
                        std::to_string(a.num("size", 64)) + " --nodes " +
                        std::to_string(a.num("nodes", 3));
-  for (const char* k : {"max-queue-bytes", "max-inflight", "max-batch-bytes"})
+  for (const char* k : {"max-queue-bytes", "max-inflight", "max-batch-bytes", "propose-batch"})
     if (a.has(k)) common += std::string(" --") + k + " " + std::to_string(a.num(k, 0));
   std::uint64_t totals[2];
   const std::uint64_t counts[2] = {n, 0};

@@ -12,7 +12,8 @@
  * raft_node_run() or raft_node_poll().  All callbacks run on that thread, never
  * on an internal thread (libraft starts none).  These functions are safe from
  * any thread, including from inside a callback:
- *     raft_node_propose, raft_node_notify, raft_node_stop, raft_node_status.
+ *     raft_node_propose, raft_node_propose_batch, raft_node_notify,
+ *     raft_node_stop, raft_node_status.
  * raft_node_run, raft_node_poll and raft_node_destroy called from inside a
  * callback of the same node return RAFT_EBUSY (destroy does nothing then).
  * Different nodes may be used concurrently from different threads; libraft has
@@ -414,6 +415,24 @@ RAFT_API int raft_node_poll(raft_node* node, uint64_t now_ms, uint64_t* next_dea
  * NULL only when len is 0.  Errors: RAFT_EINVAL, RAFT_ETOOBIG, RAFT_EBUSY
  * (queue full: max_queue_bytes), RAFT_ESHUTDOWN, RAFT_ENOMEM. */
 RAFT_API int raft_node_propose(raft_node* node, uint64_t id, const void* data, size_t len);
+
+/* One transition of a batch (the arguments of one raft_node_propose). */
+typedef struct raft_proposal {
+  uint64_t id;
+  const void* data; /* copied; NULL only when len is 0 */
+  size_t len;
+} raft_proposal;
+
+/* Any thread.  The same as raft_node_propose for proposals[0..n-1] in order,
+ * taking the node's lock once: at high rates the per-call cost of the lock
+ * and the wake-up is most of the cost of a proposal.  Stops at the first
+ * proposal that fails and returns its error; *queued (optional) is set to
+ * how many were queued, a prefix of the array, which goes ahead as if
+ * proposed one by one.  RAFT_EBUSY with *queued > 0 means the queue filled
+ * part way: resubmit the rest later.  n == 0 queues nothing and returns
+ * RAFT_OK; proposals may be NULL only then.  Errors: as raft_node_propose. */
+RAFT_API int raft_node_propose_batch(raft_node* node, const raft_proposal* proposals, size_t n,
+                                     size_t* queued);
 
 /* Any thread.  Messages may be waiting: wake raft_node_run.  NULL is ignored. */
 RAFT_API void raft_node_notify(raft_node* node);

@@ -9,9 +9,9 @@
 //
 // Exceptions: a C call that fails throws raft::error (a std::system_error whose
 // code() is in raft::category()).  Expected conditions are return values: a full
-// proposal queue makes propose() return false.  An exception thrown by user code
-// inside a callback never crosses into C: it is caught, kept, and rethrown by the
-// run()/poll() call that made the callback.
+// proposal queue makes propose() return false and propose_batch() a short count.
+// An exception thrown by user code inside a callback never crosses into C: it is
+// caught, kept, and rethrown by the run()/poll() call that made the callback.
 #ifndef RAFT_HPP
 #define RAFT_HPP
 
@@ -637,6 +637,13 @@ inline void check(int rc, const raft_node* node) {
 
 }  // namespace hpp_detail
 
+/// One transition of a batch for Replica::propose_batch (the arguments of one
+/// propose()).  `data` is only read during the call: the library copies it.
+struct Proposal {
+  std::uint64_t id = 0;
+  std::string_view data;
+};
+
 /// One Raft replica: a move-only owner of a raft_node.
 ///
 /// Lifetime: never destroy or assign to a Replica from inside one of its own
@@ -725,6 +732,27 @@ class Replica {
     return propose(id, data.data(), data.size());
   }
 
+  /// Any thread.  Queue proposals[0..n) in order, as propose() would one by one,
+  /// under one lock of the node (raft_node_propose_batch); the bytes are copied.
+  /// Returns how many were queued: a prefix, up to the first proposal that could
+  /// not be.  A short count is not an exception: resubmit the rest (after the loop
+  /// has run when the queue was full); a proposal that cannot be queued at all
+  /// then throws, as the first of its batch.  Throws raft::error only when nothing
+  /// was queued, for what propose() throws on (EINVAL, ETOOBIG, ESHUTDOWN, ENOMEM);
+  /// a full queue at the first proposal returns 0, as propose() returns false.
+  [[nodiscard]] std::size_t propose_batch(const Proposal* proposals, std::size_t n) {
+    constexpr std::size_t kOnStack = 16;  // small batches: no heap allocation
+    if (n <= kOnStack) {
+      raft_proposal buf[kOnStack];
+      return propose_batch_via(proposals, n, buf);
+    }
+    std::vector<raft_proposal> buf(n);
+    return propose_batch_via(proposals, n, buf.data());
+  }
+  [[nodiscard]] std::size_t propose_batch(const std::vector<Proposal>& proposals) {
+    return propose_batch(proposals.data(), proposals.size());
+  }
+
   /// Any thread.  Messages may be waiting: wake run().
   void notify() noexcept { raft_node_notify(node_.get()); }
   /// Any thread.  Make run() return; later calls throw errc::kShutdown.  Idempotent.
@@ -749,6 +777,21 @@ class Replica {
   explicit operator bool() const noexcept { return node_ != nullptr; }
 
  private:
+  std::size_t propose_batch_via(const Proposal* proposals, std::size_t n, raft_proposal* buf) {
+    if (proposals != nullptr) {
+      for (std::size_t i = 0; i < n; i++)
+        buf[i] = raft_proposal{proposals[i].id, proposals[i].data.data(), proposals[i].data.size()};
+    }
+    std::size_t queued = 0;
+    const int rc =
+        raft_node_propose_batch(node_.get(), proposals != nullptr ? buf : nullptr, n, &queued);
+    // As propose(): a full queue is expected, not exceptional.  Once something
+    // was queued the count must reach the caller, so no exception either.
+    if (queued > 0 || rc == RAFT_EBUSY || rc == RAFT_ENOTLEADER) return queued;
+    hpp_detail::check(rc, node_.get());
+    return 0;
+  }
+
   void finish(int rc) {
     // EBUSY means another thread is driving the node (or this is a re-entrant
     // call from a callback): the pending slot belongs to that call, leave it.

@@ -2,8 +2,10 @@ package raft
 
 import (
 	"errors"
+	"fmt"
 	"math"
 	"os"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -107,6 +109,122 @@ func TestTooBigAndBusyProposals(t *testing.T) {
 	log := sm.log()
 	if log[0] != (applied{1, strings.Repeat("x", 16)}) || log[1] != (applied{2, ""}) || log[len(log)-1] != (applied{20000, "again"}) {
 		t.Fatalf("applied %v...", log[:2])
+	}
+}
+
+// pollFor polls r once per millisecond from now+1 to now+ms.
+func pollFor(t *testing.T, r *Replica, now uint64, ms int) uint64 {
+	t.Helper()
+	for i := 0; i < ms; i++ {
+		now++
+		if _, err := r.Poll(now); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return now
+}
+
+func TestABatchIsAppliedInOrder(t *testing.T) {
+	sm := newRecorder()
+	r := single(t, Options{}, sm)
+	now := lead(t, r)
+	if n, err := r.ProposeBatch(nil); n != 0 || err != nil {
+		t.Fatalf("empty batch: %d, %v", n, err)
+	}
+	small := []Proposal{{1, []byte("one")}, {2, []byte("a\x00b")}, {3, nil}, {4, []byte{}}, {5, []byte("five")}}
+	if n, err := r.ProposeBatch(small); n != len(small) || err != nil {
+		t.Fatalf("small batch: %d, %v", n, err)
+	}
+	if err := r.Propose(6, []byte("single")); err != nil { // interleaves in call order
+		t.Fatal(err)
+	}
+	var big []Proposal
+	for k := uint64(7); k < 50; k++ {
+		big = append(big, Proposal{k, []byte(fmt.Sprint("g", k))})
+	}
+	if n, err := r.ProposeBatch(big); n != len(big) || err != nil {
+		t.Fatalf("big batch: %d, %v", n, err)
+	}
+	pollFor(t, r, now, 20)
+	want := []applied{{1, "one"}, {2, "a\x00b"}, {3, ""}, {4, ""}, {5, "five"}, {6, "single"}}
+	for _, p := range big {
+		want = append(want, applied{p.ID, string(p.Data)})
+	}
+	if got := sm.log(); !reflect.DeepEqual(got, want) {
+		t.Fatalf("applied %v, want %v", got, want)
+	}
+	full := []TransitionState{TransitionQueued, TransitionCommitted, TransitionApplied}
+	for _, a := range want {
+		if got := sm.statesOf(a.id); !reflect.DeepEqual(got, full) {
+			t.Fatalf("states of %d: %v", a.id, got)
+		}
+	}
+}
+
+func TestAFullQueueGivesAShortBatchAndTheRestGoesLater(t *testing.T) {
+	sm := newRecorder()
+	r := single(t, Options{MaxQueueBytes: 512}, sm)
+	now := lead(t, r)
+	var batch []Proposal
+	for k := uint64(100); k < 200; k++ {
+		batch = append(batch, Proposal{k, []byte(fmt.Sprint("p", k, "............"))}) // 16 bytes
+	}
+	first, err := r.ProposeBatch(batch)
+	if first == 0 || first >= len(batch) || !errors.Is(err, ErrBusy) {
+		t.Fatalf("%d of %d queued, %v; want a part and ErrBusy", first, len(batch), err)
+	}
+	if n, err := r.ProposeBatch(batch[first:]); n != 0 || !errors.Is(err, ErrBusy) {
+		t.Fatalf("a full queue took %d, %v", n, err)
+	}
+	for done := first; done < len(batch); {
+		now = pollFor(t, r, now, 1) // the loop drains the queue
+		n, err := r.ProposeBatch(batch[done:])
+		if err != nil && !errors.Is(err, ErrBusy) {
+			t.Fatal(err)
+		}
+		done += n
+		if now > 10000 {
+			t.Fatal("the rest was never queued")
+		}
+	}
+	pollFor(t, r, now, 20)
+	got := sm.log()
+	if len(got) != len(batch) {
+		t.Fatalf("applied %d of %d", len(got), len(batch))
+	}
+	for i, p := range batch { // each once, in order
+		if got[i] != (applied{p.ID, string(p.Data)}) {
+			t.Fatalf("applied[%d] = %v, want %d %q", i, got[i], p.ID, p.Data)
+		}
+	}
+}
+
+func TestABatchStopsAtTheFirstError(t *testing.T) {
+	sm := newRecorder()
+	r := single(t, Options{MaxEntryBytes: 8}, sm)
+	now := lead(t, r)
+	batch := []Proposal{{1, []byte("ok")}, {2, []byte("123456789")}, {3, []byte("later")}}
+	n, err := r.ProposeBatch(batch)
+	if n != 1 || !errors.Is(err, ErrTooBig) || !strings.Contains(err.Error(), "max_entry_bytes") {
+		t.Fatalf("got %d, %v; want 1 and ErrTooBig", n, err)
+	}
+	if n, err := r.ProposeBatch(batch[1:]); n != 0 || !errors.Is(err, ErrTooBig) {
+		t.Fatalf("got %d, %v; want 0 and ErrTooBig", n, err)
+	}
+	if n, err := r.ProposeBatch(batch[2:]); n != 1 || err != nil {
+		t.Fatalf("got %d, %v", n, err)
+	}
+	pollFor(t, r, now, 20)
+	if got, want := sm.log(), []applied{{1, "ok"}, {3, "later"}}; !reflect.DeepEqual(got, want) {
+		t.Fatalf("applied %v, want %v", got, want)
+	}
+	r.Stop()
+	if n, err := r.ProposeBatch(batch); n != 0 || !errors.Is(err, ErrShutdown) {
+		t.Fatalf("stopped: %d, %v", n, err)
+	}
+	r.Close()
+	if n, err := r.ProposeBatch(batch); n != 0 || !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), "closed") {
+		t.Fatalf("closed: %d, %v", n, err)
 	}
 }
 

@@ -29,6 +29,7 @@ func cgoLayouts() []structLayout {
 	var s C.raft_storage
 	var cb C.raft_callbacks
 	var st C.raft_status
+	var p C.raft_proposal
 	f := func(name string, offset, size uintptr) fieldLayout { return fieldLayout{name, offset, size} }
 	return []structLayout{
 		{"raft_options", unsafe.Sizeof(o), []fieldLayout{
@@ -105,6 +106,11 @@ func cgoLayouts() []structLayout {
 			f("msgs_rejected", unsafe.Offsetof(st.msgs_rejected), unsafe.Sizeof(st.msgs_rejected)),
 			f("elections_started", unsafe.Offsetof(st.elections_started), unsafe.Sizeof(st.elections_started)),
 			f("proposals_queued", unsafe.Offsetof(st.proposals_queued), unsafe.Sizeof(st.proposals_queued)),
+		}},
+		{"raft_proposal", unsafe.Sizeof(p), []fieldLayout{
+			f("id", unsafe.Offsetof(p.id), unsafe.Sizeof(p.id)),
+			f("data", unsafe.Offsetof(p.data), unsafe.Sizeof(p.data)),
+			f("len", unsafe.Offsetof(p.len), unsafe.Sizeof(p.len)),
 		}},
 	}
 }

@@ -17,7 +17,7 @@ import (
 // Replica is one Raft replica (little_raft's Replica).
 //
 // Drive it with Run on a goroutine of its own, or call Poll from an event loop.
-// Propose, Notify, Stop, Status and Close are safe from any goroutine.  Close
+// Propose, ProposeBatch, Notify, Stop, Status and Close are safe from any goroutine.  Close
 // (also run by a finalizer) stops the replica, waits for Run/Poll on other
 // goroutines to return and frees the node.
 type Replica struct {
@@ -151,6 +151,55 @@ func (r *Replica) Propose(id uint64, data []byte) error {
 		p = unsafe.Pointer(&data[0]) // only read during the call, as cgo allows
 	}
 	return nodeError(C.raft_node_propose(r.node, C.uint64_t(id), p, C.size_t(len(data))), r.node)
+}
+
+// Proposal is one transition of a batch for ProposeBatch: the arguments of one Propose.
+type Proposal struct {
+	ID   uint64
+	Data []byte
+}
+
+// ProposeBatch queues proposals in order, as Propose would one by one, under one
+// lock of the node.  Any goroutine.  It returns how many were queued, a prefix of
+// proposals, and, as io.Writer does, a non-nil error exactly when that is fewer
+// than len(proposals): the error of the first proposal not queued, as Propose
+// reports it.  ErrBusy with n > 0 means the queue filled part way: resubmit
+// proposals[n:] after the loop has run.  The payloads are copied into one C
+// buffer for the call (cgo forbids Go pointers in C memory).
+func (r *Replica) ProposeBatch(proposals []Proposal) (int, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.node == nil {
+		return 0, errClosed
+	}
+	if len(proposals) == 0 {
+		return 0, nil
+	}
+	// One allocation: the raft_proposal array, then every payload.
+	arrayBytes := uintptr(len(proposals)) * unsafe.Sizeof(C.raft_proposal{})
+	total := 0
+	for _, p := range proposals {
+		total += len(p.Data)
+	}
+	mem := C.malloc(C.size_t(arrayBytes + uintptr(total)))
+	defer C.free(mem)
+	array := unsafe.Slice((*C.raft_proposal)(mem), len(proposals))
+	var payloads []byte
+	if total > 0 {
+		payloads = unsafe.Slice((*byte)(unsafe.Add(mem, arrayBytes)), total)
+	}
+	off := 0
+	for i, p := range proposals {
+		array[i] = C.raft_proposal{id: C.uint64_t(p.ID), len: C.size_t(len(p.Data))}
+		if len(p.Data) > 0 {
+			copy(payloads[off:], p.Data)
+			array[i].data = unsafe.Pointer(&payloads[off])
+			off += len(p.Data)
+		}
+	}
+	var queued C.size_t
+	rc := C.raft_node_propose_batch(r.node, &array[0], C.size_t(len(proposals)), &queued)
+	return int(queued), nodeError(rc, r.node)
 }
 
 // Notify wakes Run: messages may be waiting.  Any goroutine; a no-op once closed.

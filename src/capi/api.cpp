@@ -113,6 +113,13 @@ RAFT_API int raft_node_propose(raft_node* node, uint64_t id, const void* data, s
   return guarded([&] { return node->impl->propose(id, data, len); });
 }
 
+RAFT_API int raft_node_propose_batch(raft_node* node, const raft_proposal* proposals, size_t n,
+                                     size_t* queued) {
+  if (queued != nullptr) *queued = 0;
+  if (node == nullptr) return RAFT_EINVAL;
+  return guarded([&] { return node->impl->propose_batch(proposals, n, queued); });
+}
+
 RAFT_API void raft_node_notify(raft_node* node) {
   if (node != nullptr) node->impl->notify();
 }

@@ -1,13 +1,16 @@
-// A growable byte buffer for a turn's outgoing frames.  Unlike
-// std::vector<uint8_t>::resize it does not zero the bytes it adds: the
-// encoder overwrites all of them, and at millions of entries per second
-// zero-filling every frame first is a measurable share of the CPU.
+// A growable byte buffer for a turn's outgoing frames and for queued
+// proposals.  Unlike std::vector<uint8_t>::resize it does not zero the bytes
+// it adds (the caller overwrites all of them), and appending is a capacity
+// check and a pointer bump that the compiler inlines: at millions of entries
+// per second, zero-filling and vector::insert are a measurable share of the
+// CPU.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
 #include <memory>
+#include <utility>
 
 namespace raft::node {
 
@@ -23,6 +26,11 @@ class FrameBuffer {
   const std::uint8_t* data() const { return bytes_.get(); }
   std::size_t size() const { return size_; }
   void clear() { size_ = 0; }
+  void swap(FrameBuffer& other) noexcept {
+    bytes_.swap(other.bytes_);
+    std::swap(size_, other.size_);
+    std::swap(capacity_, other.capacity_);
+  }
 
  private:
   void grow(std::size_t needed) {

@@ -181,29 +181,74 @@ void Node::logf(raft_log_level level, const char* fmt, ...) {
 
 // ---------------------------------------------------------------- any thread
 
-int Node::propose(std::uint64_t id, const void* data, std::size_t len) {
-  if (data == nullptr && len > 0) return fail(RAFT_EINVAL, "propose: data is NULL, len > 0");
-  if (len > limits_.max_entry_bytes)
-    return fail(RAFT_ETOOBIG, "propose: %zu bytes exceeds max_entry_bytes %u", len,
-                limits_.max_entry_bytes);
-  {
-    std::unique_lock<std::mutex> lock(mu_);
-    if (stopped_) {
-      lock.unlock();
-      return fail(RAFT_ESHUTDOWN, "propose: the node was stopped");
-    }
-    if (queue_.bytes() + ProposalQueue::cost(len) > limits_.max_queue_bytes) {
-      lock.unlock();
-      return fail(RAFT_EBUSY, "propose: queue full (max_queue_bytes %llu)",
-                  static_cast<unsigned long long>(limits_.max_queue_bytes));
-    }
-    queue_.push(id, data, len);
-    wake_flag_.store(true, std::memory_order_release);
-    // Waking costs a system call; only a sleeping loop needs it.
-    if (!sleeping_) return RAFT_OK;
-  }
-  wake_.notify_one();
+// Whether one more proposal may be queued (mu_ held).
+int Node::admit(const void* data, std::size_t len) const {
+  if (data == nullptr && len > 0) return RAFT_EINVAL;
+  if (len > limits_.max_entry_bytes) return RAFT_ETOOBIG;
+  if (stopped_) return RAFT_ESHUTDOWN;
+  if (queue_.bytes() + ProposalQueue::cost(len) > limits_.max_queue_bytes) return RAFT_EBUSY;
   return RAFT_OK;
+}
+
+// The error of a refused proposal of `len` bytes, `index` of a batch of n.
+int Node::refuse(int rc, std::size_t len, std::size_t index, std::size_t n) {
+  const std::string at =
+      n > 1 ? " (a batch stopped at proposal " + std::to_string(index) + ")" : "";
+  switch (rc) {
+    case RAFT_EINVAL:
+      return fail(rc, "propose: data is NULL, len > 0%s", at.c_str());
+    case RAFT_ETOOBIG:
+      return fail(rc, "propose: %zu bytes exceeds max_entry_bytes %u%s", len,
+                  limits_.max_entry_bytes, at.c_str());
+    case RAFT_ESHUTDOWN:
+      return fail(rc, "propose: the node was stopped%s", at.c_str());
+    default:
+      return fail(rc, "propose: queue full (max_queue_bytes %llu)%s",
+                  static_cast<unsigned long long>(limits_.max_queue_bytes), at.c_str());
+  }
+}
+
+int Node::propose(std::uint64_t id, const void* data, std::size_t len) {
+  int rc;
+  bool wake = false;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    rc = admit(data, len);
+    if (rc == RAFT_OK) {
+      queue_.push(id, data, len);
+      wake_flag_.store(true, std::memory_order_release);
+      // Waking costs a system call; only a sleeping loop needs it.
+      wake = sleeping_;
+    }
+  }
+  if (rc != RAFT_OK) return refuse(rc, len, 0, 1);
+  if (wake) wake_.notify_one();
+  return RAFT_OK;
+}
+
+int Node::propose_batch(const raft_proposal* proposals, std::size_t n, std::size_t* queued) {
+  if (queued != nullptr) *queued = 0;
+  if (n == 0) return RAFT_OK;
+  if (proposals == nullptr) return fail(RAFT_EINVAL, "propose: the proposals array is NULL");
+  std::size_t done = 0;
+  int rc = RAFT_OK;
+  bool wake = false;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (; done < n; ++done) {
+      const raft_proposal& p = proposals[done];
+      rc = admit(p.data, p.len);
+      if (rc != RAFT_OK) break;
+      queue_.push(p.id, p.data, p.len);
+    }
+    if (done > 0) {
+      wake_flag_.store(true, std::memory_order_release);
+      wake = sleeping_;
+    }
+  }
+  if (wake) wake_.notify_one();
+  if (queued != nullptr) *queued = done;
+  return rc == RAFT_OK ? RAFT_OK : refuse(rc, proposals[done].len, done, n);
 }
 
 void Node::notify() {

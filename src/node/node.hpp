@@ -35,6 +35,7 @@ class Node final : private core::Effects {
   int poll(std::uint64_t now_ms, std::uint64_t* next_deadline_ms);
   int run();
   int propose(std::uint64_t id, const void* data, std::size_t len);
+  int propose_batch(const raft_proposal* proposals, std::size_t n, std::size_t* queued);
   void notify();
   void stop();
   int status(raft_status* st);
@@ -90,6 +91,8 @@ class Node final : private core::Effects {
 
   // One turn: timers, inbound messages, proposals, then outputs.
   int turn(std::uint64_t now_ms, std::uint64_t* next_deadline_ms);
+  int admit(const void* data, std::size_t len) const;
+  int refuse(int rc, std::size_t len, std::size_t index, std::size_t n);
   // run(): wait up to busy_poll_us for new work without sleeping.
   void busy_poll();
   int receive_messages(bool* more);

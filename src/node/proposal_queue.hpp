@@ -7,6 +7,8 @@
 #include <cstring>
 #include <vector>
 
+#include "node/frame_buffer.hpp"
+
 namespace raft::node {
 
 class ProposalQueue {
@@ -17,7 +19,7 @@ class ProposalQueue {
   };
   struct Batch {
     std::vector<Item> items;
-    std::vector<std::uint8_t> bytes;
+    FrameBuffer bytes;
     void clear() {
       items.clear();
       bytes.clear();
@@ -34,8 +36,7 @@ class ProposalQueue {
 
   void push(std::uint64_t id, const void* data, std::size_t len) {
     const std::size_t offset = pending_.bytes.size();
-    const auto* p = static_cast<const std::uint8_t*>(data);
-    pending_.bytes.insert(pending_.bytes.end(), p, p + len);  // no zero-fill first
+    if (len > 0) std::memcpy(pending_.bytes.append(len), data, len);
     pending_.items.push_back(Item{id, offset, len});
     accounted_ += cost(len);
   }

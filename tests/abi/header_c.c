@@ -20,6 +20,7 @@ static void take_functions(void) {
   int (*run)(raft_node*) = raft_node_run;
   int (*poll)(raft_node*, uint64_t, uint64_t*) = raft_node_poll;
   int (*propose)(raft_node*, uint64_t, const void*, size_t) = raft_node_propose;
+  int (*propose_batch)(raft_node*, const raft_proposal*, size_t, size_t*) = raft_node_propose_batch;
   void (*notify)(raft_node*) = raft_node_notify;
   void (*stop)(raft_node*) = raft_node_stop;
   int (*status)(raft_node*, raft_status*) = raft_node_status;
@@ -38,6 +39,7 @@ static void take_functions(void) {
   (void)run;
   (void)poll;
   (void)propose;
+  (void)propose_batch;
   (void)notify;
   (void)stop;
   (void)status;

@@ -350,6 +350,127 @@ TEST(WrapperLambdas, ProposeErrors) {
   EXPECT_TRUE(r.propose(500, "8 bytes!"));
 }
 
+// A batch of `n` proposals with ids from `first`, each "b<id>" padded to 16 bytes or more
+// (so that 100 of them exceed 512 queue bytes even without a per-proposal charge).
+std::vector<raft::Proposal> numbered(std::uint64_t first, std::size_t n,
+                                     std::vector<std::string>& storage) {
+  storage.clear();
+  storage.reserve(n);  // the views below point into it
+  std::vector<raft::Proposal> batch;
+  for (std::uint64_t id = first; id < first + n; id++) {
+    storage.push_back("b" + std::to_string(id) + std::string(12, '.'));
+    batch.push_back({id, storage.back()});
+  }
+  return batch;
+}
+
+TEST(WrapperBatch, AppliedInOrderWithTheirBytes) {
+  std::vector<std::pair<std::uint64_t, std::string>> applied;
+  std::map<std::uint64_t, std::vector<TransitionState>> states;
+  raft::Callbacks cb;
+  cb.apply = [&](std::uint64_t id, std::string_view d) { applied.emplace_back(id, d); };
+  cb.transition_state = [&](std::uint64_t id, TransitionState s) { states[id].push_back(s); };
+  raft::Replica r(single(1, 21), cb);
+  std::uint64_t now = 1000;
+  ASSERT_TRUE(poll_until(r, now, 5000, [&] { return r.role() == raft::Role::kLeader; }));
+
+  EXPECT_EQ(r.propose_batch(nullptr, 0), 0u);  // nothing to do is not an error
+  EXPECT_EQ(r.propose_batch({}), 0u);
+  const std::string binary("x\0y", 3);
+  // A small batch (on the stack) with binary and empty payloads.
+  const std::vector<raft::Proposal> small = {{1, "one"}, {2, binary}, {3, ""}, {4, "four"}};
+  ASSERT_EQ(r.propose_batch(small), small.size());
+  ASSERT_TRUE(r.propose(5, "single"));  // interleaves in call order
+  // A large batch (on the heap), then another small one through the pointer overload.
+  std::vector<std::string> big_bytes;
+  const std::vector<raft::Proposal> big = numbered(6, 40, big_bytes);
+  ASSERT_EQ(r.propose_batch(big), big.size());
+  const raft::Proposal tail[] = {{46, "forty-six"}, {47, "forty-seven"}};
+  ASSERT_EQ(r.propose_batch(tail, 2), 2u);
+
+  std::vector<std::pair<std::uint64_t, std::string>> want = {
+      {1, "one"}, {2, binary}, {3, ""}, {4, "four"}, {5, "single"}};
+  for (const raft::Proposal& p : big) want.emplace_back(p.id, p.data);
+  want.emplace_back(46, "forty-six");
+  want.emplace_back(47, "forty-seven");
+  ASSERT_TRUE(poll_until(r, now, 1000, [&] { return applied.size() >= want.size(); }));
+  EXPECT_EQ(applied, want);
+  const std::vector<TransitionState> full = {TransitionState::kQueued, TransitionState::kCommitted,
+                                             TransitionState::kApplied};
+  ASSERT_EQ(states.size(), want.size());
+  for (const auto& kv : states) EXPECT_EQ(kv.second, full) << kv.first;
+}
+
+TEST(WrapperBatch, AFullQueueGivesAShortCountAndTheRestGoesLater) {
+  std::vector<std::pair<std::uint64_t, std::string>> applied;
+  raft::Callbacks cb;
+  cb.apply = [&](std::uint64_t id, std::string_view d) { applied.emplace_back(id, d); };
+  raft::Replica r(single(1, 22).max_queue_bytes(512), cb);
+  std::uint64_t now = 1000;
+  ASSERT_TRUE(poll_until(r, now, 5000, [&] { return r.role() == raft::Role::kLeader; }));
+
+  std::vector<std::string> bytes;
+  const std::vector<raft::Proposal> batch = numbered(100, 100, bytes);
+  const std::size_t first = r.propose_batch(batch);
+  EXPECT_GT(first, 0u) << "512 queue bytes hold some proposals";
+  ASSERT_LT(first, batch.size()) << "512 queue bytes cannot hold 100 proposals";
+  // The queue is full: the rest is refused with 0, not an exception.
+  EXPECT_EQ(r.propose_batch(batch.data() + first, batch.size() - first), 0u);
+
+  // Resubmit the rest once the loop has drained the queue, as a client would.
+  std::size_t done = first;
+  for (int turn = 0; turn < 1000 && done < batch.size(); turn++) {
+    (void)r.poll(now++);
+    done += r.propose_batch(batch.data() + done, batch.size() - done);
+  }
+  ASSERT_EQ(done, batch.size());
+  ASSERT_TRUE(poll_until(r, now, 1000, [&] { return applied.size() >= batch.size(); }));
+  std::vector<std::pair<std::uint64_t, std::string>> want;
+  for (const raft::Proposal& p : batch) want.emplace_back(p.id, p.data);
+  EXPECT_EQ(applied, want);  // each exactly once, in order
+}
+
+TEST(WrapperBatch, AnErrorThrowsOnlyWhenNothingWasQueued) {
+  std::vector<std::uint64_t> applied;
+  raft::Callbacks cb;
+  cb.apply = [&](std::uint64_t id, std::string_view) { applied.push_back(id); };
+  raft::Replica r(single(1, 23).max_entry_bytes(8), cb);
+  std::uint64_t now = 1000;
+  ASSERT_TRUE(poll_until(r, now, 5000, [&] { return r.role() == raft::Role::kLeader; }));
+
+  // Too big in the middle: the prefix is queued and counted, no exception.
+  const std::vector<raft::Proposal> batch = {{1, "ok"}, {2, "123456789"}, {3, "never"}};
+  ASSERT_EQ(r.propose_batch(batch), 1u);
+  // Resubmitted, the bad proposal leads the batch: it throws, and nothing is queued.
+  try {
+    (void)r.propose_batch(batch.data() + 1, 2);
+    FAIL() << "9 bytes over max_entry_bytes 8";
+  } catch (const raft::error& e) {
+    EXPECT_EQ(e.code(), raft::errc::kTooBig);
+    EXPECT_NE(std::string(e.what()).find("max_entry_bytes"), std::string::npos) << e.what();
+  }
+  ASSERT_EQ(r.propose_batch(batch.data() + 2, 1), 1u);
+  ASSERT_TRUE(poll_until(r, now, 1000, [&] { return applied.size() >= 2; }));
+  EXPECT_EQ(applied, (std::vector<std::uint64_t>{1, 3}));
+
+  // A stopped replica: throws like propose().
+  r.stop();
+  try {
+    (void)r.propose_batch(batch.data(), 1);
+    FAIL() << "a stopped replica queued a batch";
+  } catch (const raft::error& e) {
+    EXPECT_EQ(e.code(), raft::errc::kShutdown);
+  }
+  // An empty replica: throws like propose().
+  raft::Replica empty;
+  try {
+    (void)empty.propose_batch(batch);
+    FAIL() << "an empty replica queued a batch";
+  } catch (const raft::error& e) {
+    EXPECT_EQ(e.code(), raft::errc::kInvalid);
+  }
+}
+
 // ---------------------------------------------------------------------------
 // Exceptions thrown by callbacks
 // ---------------------------------------------------------------------------

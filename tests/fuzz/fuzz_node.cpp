@@ -207,8 +207,18 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         world.inbox.push_back(hostile_frame(in));
         break;
       case 3: {
+        // Odd ids go through the batch entry point (a batch of one, so that
+        // the input is read exactly as before and old corpus files replay
+        // the same runs).
         const std::string payload = in.bytes(16);
-        (void)raft_node_propose(node, in.number(), payload.data(), payload.size());
+        const raft_proposal p{in.number(), payload.data(), payload.size()};
+        if (p.id % 2 == 0) {
+          (void)raft_node_propose(node, p.id, p.data, p.len);
+        } else {
+          std::size_t queued = 7;
+          const int rc = raft_node_propose_batch(node, &p, 1, &queued);
+          if (queued != (rc == RAFT_OK ? 1u : 0u)) __builtin_trap();
+        }
         break;
       }
       case 4:

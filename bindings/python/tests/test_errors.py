@@ -100,6 +100,73 @@ def test_too_big_and_busy_proposals() -> None:
         r.propose(20_000, b"again")
 
 
+def test_a_batch_is_applied_in_order() -> None:
+    sm = Recorder()
+    with raft.Replica(1, [], sm, random_seed=1) as r:
+        now = lead(r)
+        assert r.propose_batch([]) == 0
+        items = [(1, b"one"), (2, bytearray(b"a\0b")), (3, b""), (4, memoryview(b"four"))]
+        assert r.propose_batch(items) == 4
+        r.propose(5, b"single")  # interleaves in call order
+        assert r.propose_batch((k, b"g%d" % k) for k in range(6, 50)) == 44  # any iterable
+        for t in range(now + 1, now + 20):
+            r.poll(t)
+    want = [(1, b"one"), (2, b"a\0b"), (3, b""), (4, b"four"), (5, b"single")]
+    want += [(k, b"g%d" % k) for k in range(6, 50)]
+    assert sm.applied == want
+    states = raft.TransitionState
+    full = [states.QUEUED, states.COMMITTED, states.APPLIED]
+    assert sorted(sm.states) == list(range(1, 50))
+    assert all(s == full for s in sm.states.values())
+
+
+def test_a_full_queue_gives_a_short_batch_and_the_rest_goes_later() -> None:
+    sm = Recorder()
+    with raft.Replica(1, [], sm, random_seed=1, max_queue_bytes=512) as r:
+        now = lead(r)
+        items = [(k, b"p%d............" % k) for k in range(100, 200)]  # 16 bytes each
+        first = r.propose_batch(items)
+        assert 0 < first < len(items)
+        with pytest.raises(raft.RaftError) as info:  # nothing fits: BUSY, as propose() raises
+            r.propose_batch(items[first:])
+        assert info.value.code == ErrorCode.BUSY
+        done = first
+        while done < len(items):
+            now += 1
+            r.poll(now)  # the loop drains the queue
+            done += r.propose_batch(items[done:])
+            assert now < 10_000
+        for t in range(now + 1, now + 20):
+            r.poll(t)
+    assert sm.applied == items  # each once, in order
+
+
+def test_a_batch_raises_only_when_nothing_was_queued() -> None:
+    sm = Recorder()
+    with raft.Replica(1, [], sm, random_seed=1, max_entry_bytes=8) as r:
+        now = lead(r)
+        items = [(1, b"ok"), (2, b"123456789"), (3, b"later")]
+        assert r.propose_batch(items) == 1  # stopped at the one too big, no exception
+        with pytest.raises(raft.RaftError) as info:  # leading its batch, it raises
+            r.propose_batch(items[1:])
+        assert info.value.code == ErrorCode.TOO_BIG and "max_entry_bytes" in info.value.detail
+        assert r.propose_batch(items[2:]) == 1
+        # Bad arguments are refused before anything is queued.
+        for bad in ([(4, b"x"), (5, "text")], [(4, b"x"), (-1, b"")], [(4, b"x"), 5], [(4,)]):
+            with pytest.raises((TypeError, ValueError)):
+                r.propose_batch(bad)  # type: ignore[arg-type]
+        for t in range(now + 1, now + 20):
+            r.poll(t)
+        assert sm.applied == [(1, b"ok"), (3, b"later")]
+        r.stop()
+        with pytest.raises(raft.RaftError) as info:
+            r.propose_batch(items)
+        assert info.value.code == ErrorCode.SHUTDOWN
+    with pytest.raises(raft.RaftError) as info:
+        r.propose_batch(items)
+    assert info.value.code == ErrorCode.INVALID and "closed" in info.value.detail
+
+
 def test_stopped_replica_refuses_work() -> None:
     with single() as r:
         r.stop()

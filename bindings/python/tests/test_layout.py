@@ -29,6 +29,7 @@ STRUCTS = [
     ("raft_status", _native.raft_status),
     ("raft_entry", _native.raft_entry),
     ("raft_storage", _native.raft_storage),
+    ("raft_proposal", _native.raft_proposal),
 ]
 
 ERROR_NAMES = {

@@ -166,6 +166,14 @@ class raft_status(Structure):
     ]
 
 
+class raft_proposal(Structure):
+    _fields_ = [
+        ("id", c_uint64),
+        ("data", c_char_p),  # const void *: a bytes object, NULs included (len says how many)
+        ("len", c_size_t),
+    ]
+
+
 # (name, restype, argtypes) of every function in raft.h.
 _PROTOTYPES = [
     ("raft_version_number", c_uint32, []),
@@ -186,6 +194,11 @@ _PROTOTYPES = [
     ("raft_node_run", c_int, [c_void_p]),
     ("raft_node_poll", c_int, [c_void_p, c_uint64, POINTER(c_uint64)]),
     ("raft_node_propose", c_int, [c_void_p, c_uint64, c_char_p, c_size_t]),
+    (
+        "raft_node_propose_batch",
+        c_int,
+        [c_void_p, POINTER(raft_proposal), c_size_t, POINTER(c_size_t)],
+    ),
     ("raft_node_notify", None, [c_void_p]),
     ("raft_node_stop", None, [c_void_p]),
     ("raft_node_status", c_int, [c_void_p, POINTER(raft_status)]),

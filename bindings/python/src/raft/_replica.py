@@ -9,8 +9,8 @@ import signal
 import threading
 import time
 import weakref
-from ctypes import c_uint64, c_void_p
-from typing import Any, Iterable, Iterator, Optional, Tuple, Union
+from ctypes import c_size_t, c_uint64, c_void_p
+from typing import Any, Iterable, Iterator, List, Optional, Tuple, Union
 
 from . import _native
 from ._callbacks import Context, LogSink, logging_sink
@@ -29,6 +29,12 @@ def _uint(name: str, value: Any, limit: int) -> int:
     if not 0 <= value <= limit:
         raise ValueError(f"{name} must be in [0, {limit}], got {value}")
     return value
+
+
+def _payload(data: Any) -> bytes:
+    if isinstance(data, str):
+        raise TypeError("data must be bytes-like, not str (encode it first)")
+    return data if type(data) is bytes else bytes(memoryview(data))
 
 
 @contextlib.contextmanager
@@ -71,7 +77,8 @@ class Replica:
     ``Replica(1, [2, 3], state_machine, cluster)`` creates replica 1 of a
     three-replica cluster.  Options left as None take the library's defaults.
     Drive it with ``run()`` on a thread of its own, or call ``poll()`` from an
-    event loop; any thread may ``propose``, ``notify``, ``stop`` and ``status``.
+    event loop; any thread may ``propose``, ``propose_batch``, ``notify``, ``stop``
+    and ``status``.
     ``close()`` (or leaving a ``with`` block) stops the replica, waits for the
     thread inside run()/poll() to return, and frees the node.
 
@@ -229,14 +236,45 @@ class Replica:
         TOO_BIG, SHUTDOWN.
         """
         transition_id = _uint("transition_id", transition_id, _U64)
-        if isinstance(data, str):
-            raise TypeError("data must be bytes-like, not str (encode it first)")
-        payload = data if type(data) is bytes else bytes(memoryview(data))
+        payload = _payload(data)
         with self._lock:
             node = self._checked_node()
             rc = lib.raft_node_propose(node, transition_id, payload, len(payload))
             if rc != 0:
                 raise RaftError(rc, self._errmsg(node))
+
+    def propose_batch(self, items: Iterable[Tuple[int, Bytes]]) -> int:
+        """Queue ``(transition_id, data)`` pairs in order, as propose() would one by one,
+        under one lock of the node.  Any thread.
+
+        Returns how many were queued: a prefix, up to the first that could not be.  A
+        short count raises nothing: resubmit the rest (after the loop has run when the
+        queue was full); a transition that cannot be queued at all then raises, as the
+        first of its batch.  Raises RaftError as propose() does (BUSY, TOO_BIG, SHUTDOWN)
+        only when nothing was queued.  Every pair is checked (TypeError, ValueError)
+        before any is queued.
+        """
+        checked: List[Tuple[int, bytes]] = []
+        for k, item in enumerate(items):
+            try:
+                transition_id, data = item
+            except (TypeError, ValueError):
+                raise TypeError(f"items[{k}] must be a (transition_id, data) pair") from None
+            checked.append(
+                (_uint(f"items[{k}] transition_id", transition_id, _U64), _payload(data))
+            )
+        array = (_native.raft_proposal * len(checked))()
+        for slot, (transition_id, payload) in zip(array, checked):
+            slot.id = transition_id
+            slot.data = payload  # kept alive by `checked` (and the array) during the call
+            slot.len = len(payload)
+        queued = c_size_t(0)
+        with self._lock:
+            node = self._checked_node()
+            rc = lib.raft_node_propose_batch(node, array, len(checked), ctypes.byref(queued))
+            if rc != 0 and queued.value == 0:
+                raise RaftError(rc, self._errmsg(node))
+        return queued.value
 
     def notify(self) -> None:
         """Messages may be waiting: wake run().  Any thread; does nothing once closed."""

@@ -228,6 +228,16 @@ pub struct raft_status {
     pub proposals_queued: u64,
 }
 
+/// One transition of a batch for raft_node_propose_batch (the arguments of one
+/// raft_node_propose).  `data` may be null only when `len` is 0.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct raft_proposal {
+    pub id: u64,
+    pub data: *const c_void,
+    pub len: usize,
+}
+
 extern "C" {
     pub fn raft_version_number() -> u32;
     pub fn raft_version_string() -> *const c_char;
@@ -258,6 +268,12 @@ extern "C" {
         id: u64,
         data: *const c_void,
         len: usize,
+    ) -> c_int;
+    pub fn raft_node_propose_batch(
+        node: *mut raft_node,
+        proposals: *const raft_proposal,
+        n: usize,
+        queued: *mut usize,
     ) -> c_int;
     pub fn raft_node_notify(node: *mut raft_node);
     pub fn raft_node_stop(node: *mut raft_node);

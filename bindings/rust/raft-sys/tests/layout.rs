@@ -105,6 +105,7 @@ fn rust_layouts() -> Vec<Layout> {
             elections_started,
             proposals_queued,
         }),
+        layout!(raft_proposal { id, data, len }),
     ]
 }
 
@@ -257,6 +258,16 @@ fn structs_and_constants_match_the_header() {
 }
 
 #[test]
+#[cfg(target_pointer_width = "64")]
+fn raft_proposal_has_the_64_bit_c_layout() {
+    // raft.h: uint64_t id; const void* data; size_t len.  The comparison with the C
+    // compiler above covers every target; this pins the common one by number.
+    let l = rust_layouts().into_iter().find(|l| l.name == "raft_proposal").unwrap();
+    assert_eq!(l.size, 24);
+    assert_eq!(l.fields, [("id", 0, 8), ("data", 8, 8), ("len", 16, 8)]);
+}
+
+#[test]
 fn a_missing_field_is_detected() {
     let mut layouts = rust_layouts();
     layouts.retain(|l| l.name == "raft_status");
@@ -325,6 +336,7 @@ fn every_header_function_is_declared() {
         raft_node_run,
         raft_node_poll,
         raft_node_propose,
+        raft_node_propose_batch,
         raft_node_notify,
         raft_node_stop,
         raft_node_status,

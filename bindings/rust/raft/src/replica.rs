@@ -17,8 +17,9 @@ use std::time::Duration;
 ///
 /// Drive it with [`run`](Replica::run) on a thread of its own, or call
 /// [`poll`](Replica::poll) from an event loop.  Any thread may `propose`,
-/// `notify`, `stop` and `status`: share it as `Arc<Replica<..>>`.  Dropping it
-/// frees the node; the borrow checker guarantees no `run`/`poll` is in progress.
+/// `propose_batch`, `notify`, `stop` and `status`: share it as
+/// `Arc<Replica<..>>`.  Dropping it frees the node; the borrow checker
+/// guarantees no `run`/`poll` is in progress.
 pub struct Replica<S: StateMachine, C: Cluster> {
     node: NonNull<sys::raft_node>,
     // Boxed: C holds its address as the `user` pointer.  Freed after the node (see Drop).
@@ -132,6 +133,41 @@ impl<S: StateMachine, C: Cluster> Replica<S, C> {
         let rc =
             unsafe { sys::raft_node_propose(self.node.as_ptr(), transition_id, ptr, data.len()) };
         self.check(rc)
+    }
+
+    /// Queue `(transition_id, data)` pairs in order, as `propose` would one by one,
+    /// under one lock of the node.  Any thread.  Returns how many were queued: a
+    /// prefix, up to the first that could not be.  A short count is not an error:
+    /// resubmit the rest (after the loop has run when the queue was full); a
+    /// transition that cannot be queued at all then fails, as the first of its
+    /// batch.  Errors, as `propose` gives them (Busy, TooBig, Shutdown), only when
+    /// nothing was queued.
+    pub fn propose_batch(&self, items: &[(u64, &[u8])]) -> Result<usize, Error> {
+        let proposals: Vec<sys::raft_proposal> = items
+            .iter()
+            .map(|&(id, data)| sys::raft_proposal {
+                id,
+                data: if data.is_empty() {
+                    std::ptr::null()
+                } else {
+                    data.as_ptr() as *const c_void
+                },
+                len: data.len(),
+            })
+            .collect();
+        let mut queued = 0usize;
+        let rc = unsafe {
+            sys::raft_node_propose_batch(
+                self.node.as_ptr(),
+                proposals.as_ptr(),
+                proposals.len(),
+                &mut queued,
+            )
+        };
+        if queued > 0 {
+            return Ok(queued);
+        }
+        self.check(rc).map(|()| 0)
     }
 
     /// Messages may be waiting: wake `run`.  Any thread.

@@ -1,7 +1,7 @@
 //! Error codes and details, option checks, and stopped replicas.
 mod support;
 
-use raft::{ErrorCode, Options, Replica};
+use raft::{ErrorCode, Options, Replica, TransitionState};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use support::{lead, single, Alone, Recorder, SimCluster};
@@ -68,6 +68,79 @@ fn too_big_and_busy_proposals() {
     let applied = &r.state_machine().lock().unwrap().applied;
     assert_eq!(applied[..2], [(1, vec![b'x'; 16]), (2, vec![])]);
     assert_eq!(applied.last().unwrap(), &(20_000, b"again".to_vec()));
+}
+
+fn applied(r: &Replica<Recorder, Alone>) -> Vec<(u64, Vec<u8>)> {
+    r.state_machine().lock().unwrap().applied.clone()
+}
+
+#[test]
+fn a_batch_is_applied_in_order() {
+    let r = single(Options::new(1).random_seed(1));
+    let now = lead(&r);
+    assert_eq!(r.propose_batch(&[]).unwrap(), 0);
+    assert_eq!(r.propose_batch(&[(1, b"one"), (2, b"a\0b"), (3, b""), (4, b"four")]).unwrap(), 4);
+    r.propose(5, b"single").unwrap(); // interleaves in call order
+    let more: Vec<(u64, Vec<u8>)> = (6..50).map(|k| (k, format!("g{}", k).into_bytes())).collect();
+    let borrowed: Vec<(u64, &[u8])> = more.iter().map(|(k, d)| (*k, &d[..])).collect();
+    assert_eq!(r.propose_batch(&borrowed).unwrap(), 44);
+    for t in now + 1..now + 20 {
+        r.poll(t).unwrap();
+    }
+    let mut want: Vec<(u64, Vec<u8>)> = vec![
+        (1, b"one".to_vec()),
+        (2, b"a\0b".to_vec()),
+        (3, vec![]),
+        (4, b"four".to_vec()),
+        (5, b"single".to_vec()),
+    ];
+    want.extend(more);
+    assert_eq!(applied(&r), want);
+    let sm = r.state_machine().lock().unwrap();
+    assert_eq!(sm.states.len(), 49);
+    let full = [TransitionState::Queued, TransitionState::Committed, TransitionState::Applied];
+    assert!(sm.states.values().all(|s| s[..] == full), "{:?}", sm.states);
+}
+
+#[test]
+fn a_full_queue_gives_a_short_batch_and_the_rest_goes_later() {
+    let r = single(Options::new(1).random_seed(1).max_queue_bytes(512));
+    let mut now = lead(&r);
+    let owned: Vec<(u64, Vec<u8>)> =
+        (100..200).map(|k| (k, format!("p{}............", k).into_bytes())).collect(); // 16 bytes
+    let items: Vec<(u64, &[u8])> = owned.iter().map(|(k, d)| (*k, &d[..])).collect();
+    let first = r.propose_batch(&items).unwrap();
+    assert!(first > 0 && first < items.len(), "{} of {} queued", first, items.len());
+    // Nothing fits now: Busy, as propose gives it.
+    assert_eq!(r.propose_batch(&items[first..]).unwrap_err().code(), ErrorCode::Busy);
+    let mut done = first;
+    while done < items.len() {
+        now += 1;
+        r.poll(now).unwrap(); // the loop drains the queue
+        done += r.propose_batch(&items[done..]).unwrap();
+        assert!(now < 10_000);
+    }
+    for t in now + 1..now + 20 {
+        r.poll(t).unwrap();
+    }
+    assert_eq!(applied(&r), owned); // each once, in order
+}
+
+#[test]
+fn a_batch_fails_only_when_nothing_was_queued() {
+    let r = single(Options::new(1).random_seed(1).max_entry_bytes(8));
+    let now = lead(&r);
+    let items: [(u64, &[u8]); 3] = [(1, b"ok"), (2, b"123456789"), (3, b"later")];
+    assert_eq!(r.propose_batch(&items).unwrap(), 1); // stopped at the one too big
+    let e = r.propose_batch(&items[1..]).unwrap_err(); // leading its batch, it fails
+    assert!(e.code() == ErrorCode::TooBig && e.detail().contains("max_entry_bytes"), "{}", e);
+    assert_eq!(r.propose_batch(&items[2..]).unwrap(), 1);
+    for t in now + 1..now + 20 {
+        r.poll(t).unwrap();
+    }
+    assert_eq!(applied(&r), [(1, b"ok".to_vec()), (3, b"later".to_vec())]);
+    r.stop();
+    assert_eq!(r.propose_batch(&items).unwrap_err().code(), ErrorCode::Shutdown);
 }
 
 #[test]
