@@ -19,6 +19,7 @@ enum Mutant : std::uint32_t {
   kMutantStaleAppendResp = 1u << 3,  // overwrite match index from stale responses
   kMutantSkipNoop = 1u << 4,         // no no-op entry when elected
   kMutantSendBeforeSync = 1u << 5,   // (node) send a turn's messages before persisting it
+  kMutantShareLooseKey = 1u << 6,    // (node) share frames of batches at other positions
 };
 
 struct Config {

@@ -24,6 +24,7 @@ class FrameBuffer {
     return p;
   }
   const std::uint8_t* data() const { return bytes_.get(); }
+  std::uint8_t* data() { return bytes_.get(); }
   std::size_t size() const { return size_; }
   void clear() { size_ = 0; }
   void swap(FrameBuffer& other) noexcept {

@@ -8,6 +8,7 @@
 
 #include "common/error_text.hpp"
 #include "wire/codec.hpp"
+#include "wire/le.hpp"
 
 namespace raft::node {
 
@@ -508,6 +509,7 @@ int Node::halt_for_good(int rc, const std::string& description) {
   // none of it may leave.  The node stops; recreating it reloads what is.
   outbox_.clear();
   out_bytes_.clear();
+  shared_frames_.clear();
   reports_.clear();
   logf(RAFT_LOG_ERROR, "%s; the node stops", description.c_str());
   if (reported_leader_ != 0 && cb_.leader != nullptr) cb_.leader(0, user_);
@@ -528,19 +530,50 @@ void Node::send(const Message& m) {
     if (!read_chunk(m)) return;
     msg = &chunk_msg_;
   }
+  if (m.type == MsgType::kAppendEntries && !m.entries.empty() && share_frame(m)) return;
   const std::size_t offset = out_bytes_.size();
   const std::size_t len = wire::encoded_size(*msg);
   wire::encode_into(*msg, limits_.cluster_id, out_bytes_.append(len));
   outbox_.push_back(Outgoing{m.to, offset, len});
 }
 
+// Within a turn a leader's log only grows (it never rewrites its own
+// entries, and a term change is part of the key), so two AppendEntries with
+// the same term, position, count and commit index carry the same bytes.
+bool Node::share_frame(const Message& m) {
+  const SharedFrame key{m.term,           m.prev_log_index,       m.prev_log_term, m.commit,
+                        m.entries.size(), m.entries.front().data, outbox_.size()};
+  bool loose = false;  // the mutation self-test's deliberate bug
+#ifdef RAFT_MUTANTS
+  loose = (core_->config().mutants & core::kMutantShareLooseKey) != 0;
+#endif
+  for (auto it = shared_frames_.rbegin(); it != shared_frames_.rend(); ++it) {
+    const bool same_position =
+        it->prev_log_index == key.prev_log_index && it->first_data == key.first_data;
+    if (it->term == key.term && (same_position || loose) &&
+        it->prev_log_term == key.prev_log_term && it->commit == key.commit &&
+        it->entries == key.entries) {
+      const Outgoing& first = outbox_[it->outbox_index];
+      outbox_.push_back(Outgoing{m.to, first.offset, first.len});
+      return true;
+    }
+  }
+  shared_frames_.push_back(key);
+  return false;
+}
+
 void Node::deliver_outputs() {
   for (const Outgoing& o : outbox_) {
     ++msgs_sent_;
-    cb_.send(o.to, out_bytes_.data() + o.offset, o.len, user_);
+    std::uint8_t* frame = out_bytes_.data() + o.offset;
+    // A shared frame still addressed to the previous follower (send's
+    // message is only borrowed for the call, so it may be rewritten now).
+    if (wire::le::load64(frame + wire::kOffTo) != o.to) wire::retarget(frame, o.len, o.to);
+    cb_.send(o.to, frame, o.len, user_);
   }
   outbox_.clear();
   out_bytes_.clear();
+  shared_frames_.clear();
 }
 
 void Node::transition(std::uint64_t id, core::Transition state) {

@@ -122,6 +122,21 @@ class Node final : private core::Effects {
     std::size_t offset, len;
   };
   std::vector<Outgoing> outbox_;
+  // This turn's AppendEntries frames that carry entries, by what they say
+  // (all but the addressee): a follower at the same position as one already
+  // served gets the same frame, re-addressed at delivery (wire::retarget),
+  // instead of a second encoding and checksum of the same bytes.
+  struct SharedFrame {
+    Term term;
+    Index prev_log_index;
+    Term prev_log_term;
+    Index commit;
+    std::size_t entries;
+    const std::uint8_t* first_data;  // the first entry's payload in the log
+    std::size_t outbox_index;
+  };
+  std::vector<SharedFrame> shared_frames_;
+  bool share_frame(const Message& m);
   struct Report {
     std::uint64_t id;
     core::Transition state;

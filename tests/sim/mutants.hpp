@@ -20,6 +20,8 @@ inline constexpr MutantName kMutants[] = {
     {"stale-append-resp", 1u << 3, "accept stale AppendEntries responses"},
     {"skip-noop", 1u << 4, "no no-op entry when elected"},
     {"send-before-sync", 1u << 5, "send a turn's messages before persisting it"},
+    {"share-loose-key", 1u << 6,
+     "send one AppendEntries frame to followers at different positions"},
 };
 
 inline std::uint32_t mutant_mask(const char* name) {
