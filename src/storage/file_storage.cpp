@@ -140,6 +140,10 @@ class FileStorage {
 
   Index last_ = 0;                     // last index written (buffered or not)
   std::vector<std::uint8_t> pending_;  // records not yet written
+  // A batch record's entries, and the payload after which a run of entries
+  // continues in a new batch record (records stay far below their limit).
+  std::vector<EntryView> batch_;
+  static constexpr std::size_t kBatchDataBytes = std::size_t{16} << 20;
   Term durable_term_ = 0;
   NodeId durable_vote_ = 0;
   Index durable_last_ = 0;
@@ -275,6 +279,8 @@ int FileStorage::replay_segment(std::uint64_t sequence, bool last) {
         start_next = r.next;
       } else {
         if (at_start && version >= 2) return corrupt("segment lacks its start record", offset);
+        if (r.type == fmt::RecordType::kEntries && version < 3)
+          return corrupt("batch record in a segment older than version 3", offset);
         if (!replayed_any_ && sequence != 1)
           return fail(RAFT_ECORRUPT, dir_ + ": segment " + segment_name(1) + " is missing");
         rc = apply_record(r, path, offset);
@@ -361,6 +367,18 @@ int FileStorage::apply_record(const fmt::Record& r, const std::string& path, std
           Stored{r.entry.term, r.entry.id, r.entry.type, payloads_.size(), r.entry.len});
       payloads_.insert(payloads_.end(), r.entry.data, r.entry.data + r.entry.len);
       return RAFT_OK;
+    case fmt::RecordType::kEntries: {
+      if (r.index != next) return corrupt("entries out of sequence");
+      if (!entries_.empty() && r.term < entries_.back().term)
+        return corrupt("entry term goes backwards");
+      fmt::BatchReader batch(r);
+      for (std::uint32_t k = 0; k < r.count; ++k) {
+        const EntryView e = batch.next();
+        entries_.push_back(Stored{e.term, e.id, e.type, payloads_.size(), e.len});
+        payloads_.insert(payloads_.end(), e.data, e.data + e.len);
+      }
+      return RAFT_OK;
+    }
     case fmt::RecordType::kHardState:
       if (r.term < term_) return corrupt("term goes backwards");
       term_ = r.term;
@@ -438,9 +456,29 @@ int FileStorage::save_hard_state(Term term, NodeId vote) {
 int FileStorage::append(Index first, const raft_entry* entries, std::size_t n) {
   if (failed_ != RAFT_OK) return failed_;
   if (first != last_ + 1) return fail(RAFT_EINVAL, "append does not continue the log");
-  for (std::size_t i = 0; i < n; ++i) {
-    const raft_entry& e = entries[i];
-    fmt::put_entry(pending_, first + i, e.term, e.id, e.type, e.data, e.len);
+  if (segment_version_ < 3) {
+    // A segment of an older version (reopened) gets records of its version.
+    for (std::size_t i = 0; i < n; ++i) {
+      const raft_entry& e = entries[i];
+      fmt::put_entry(pending_, first + i, e.term, e.id, e.type, e.data, e.len);
+    }
+  } else {
+    // One batch record per run of one term, cut at kBatchDataBytes of payload.
+    std::size_t i = 0;
+    while (i < n) {
+      batch_.clear();
+      std::size_t data = 0;
+      const Index index = first + i;
+      const Term term = entries[i].term;
+      for (; i < n && entries[i].term == term; ++i) {
+        if (!batch_.empty() && data + entries[i].len > kBatchDataBytes) break;
+        const raft_entry& e = entries[i];
+        batch_.push_back(EntryView{e.term, static_cast<EntryType>(e.type), e.id,
+                                   static_cast<const std::uint8_t*>(e.data), e.len});
+        data += e.len;
+      }
+      fmt::put_entries(pending_, index, term, batch_.data(), batch_.size());
+    }
   }
   last_ += n;
   return RAFT_OK;

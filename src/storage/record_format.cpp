@@ -29,12 +29,13 @@ void seal_record(std::vector<std::uint8_t>& out, std::size_t at) {
 
 }  // namespace
 
-void put_segment_header(std::vector<std::uint8_t>& out, std::uint64_t sequence) {
+void put_segment_header(std::vector<std::uint8_t>& out, std::uint64_t sequence,
+                        std::uint32_t version) {
   const std::size_t at = out.size();
   out.resize(at + kSegmentHeaderBytes, 0);
   std::uint8_t* p = out.data() + at;
   std::memcpy(p, kSegmentMagic, 8);
-  wire::le::store32(p + 8, kFormatVersion);
+  wire::le::store32(p + 8, version);
   wire::le::store64(p + 16, sequence);
   wire::le::store32(p + 24, wire::crc32c(p, 24));
 }
@@ -63,6 +64,45 @@ void put_entry(std::vector<std::uint8_t>& out, Index index, Term term, std::uint
   seal_record(out, at);
 }
 
+void put_entries(std::vector<std::uint8_t>& out, Index index, Term term, const EntryView* entries,
+                 std::size_t n) {
+  std::size_t data = 0;
+  for (std::size_t i = 0; i < n; ++i) data += entries[i].len;
+  const std::size_t at =
+      begin_record(out, RecordType::kEntries, kEntriesFixedBytes + n * kBatchEntryBytes + data);
+  std::uint8_t* p = out.data() + at + kRecordHeaderBytes;
+  wire::le::store64(p, index);
+  wire::le::store64(p + 8, term);
+  wire::le::store32(p + 16, static_cast<std::uint32_t>(n));
+  std::uint8_t* meta = p + kEntriesFixedBytes;
+  std::uint8_t* payload = meta + n * kBatchEntryBytes;
+  for (std::size_t i = 0; i < n; ++i) {
+    const EntryView& e = entries[i];
+    wire::le::store64(meta, e.id);
+    meta[8] = static_cast<std::uint8_t>(e.type);
+    wire::le::store32(meta + 9, static_cast<std::uint32_t>(e.len));
+    meta += kBatchEntryBytes;
+    if (e.len > 0) std::memcpy(payload, e.data, e.len);
+    payload += e.len;
+  }
+  seal_record(out, at);
+}
+
+BatchReader::BatchReader(const Record& r)
+    : meta_(r.batch), data_(r.batch + std::size_t{r.count} * kBatchEntryBytes), term_(r.term) {}
+
+EntryView BatchReader::next() {
+  EntryView e;
+  e.term = term_;
+  e.id = wire::le::load64(meta_);
+  e.type = static_cast<EntryType>(meta_[8]);
+  e.len = wire::le::load32(meta_ + 9);
+  e.data = data_;
+  meta_ += kBatchEntryBytes;
+  data_ += e.len;
+  return e;
+}
+
 void put_hard_state(std::vector<std::uint8_t>& out, Term term, NodeId vote) {
   const std::size_t at = begin_record(out, RecordType::kHardState, 16);
   std::uint8_t* p = out.data() + at + kRecordHeaderBytes;
@@ -86,10 +126,40 @@ void put_start(std::vector<std::uint8_t>& out, Term term, NodeId vote, Index nex
   seal_record(out, at);
 }
 
+namespace {
+
+bool valid_entry_type(std::uint32_t t) {
+  return t == static_cast<std::uint32_t>(EntryType::kCommand) ||
+         t == static_cast<std::uint32_t>(EntryType::kNoop);
+}
+
+// The body of a kEntries record: every entry's metadata is checked here, so
+// that BatchReader needs no checks.
+Parse parse_entries(const std::uint8_t* p, std::size_t payload, Record& out) {
+  if (payload < kEntriesFixedBytes) return Parse::kInvalid;
+  out.index = wire::le::load64(p);
+  out.term = wire::le::load64(p + 8);
+  out.count = wire::le::load32(p + 16);
+  const std::size_t room = payload - kEntriesFixedBytes;
+  if (out.index == 0 || out.count == 0 || out.count > room / kBatchEntryBytes ||
+      out.index + out.count < out.index)
+    return Parse::kInvalid;
+  out.batch = p + kEntriesFixedBytes;
+  std::size_t data = 0;
+  const std::uint8_t* meta = out.batch;
+  for (std::uint32_t i = 0; i < out.count; ++i, meta += kBatchEntryBytes) {
+    if (!valid_entry_type(meta[8])) return Parse::kInvalid;
+    data += wire::le::load32(meta + 9);  // at most count * 2^32: no overflow
+  }
+  return data == room - std::size_t{out.count} * kBatchEntryBytes ? Parse::kOk : Parse::kInvalid;
+}
+
+}  // namespace
+
 Parse parse_record(const std::uint8_t* buf, std::size_t len, Record& out) {
   if (len < kRecordHeaderBytes) return Parse::kIncomplete;
   const std::uint8_t type = buf[4];
-  if (type < 1 || type > 4 || buf[5] != 0 || buf[6] != 0 || buf[7] != 0) return Parse::kInvalid;
+  if (type < 1 || type > 5 || buf[5] != 0 || buf[6] != 0 || buf[7] != 0) return Parse::kInvalid;
   const std::uint32_t payload = wire::le::load32(buf + 8);
   if (payload > kMaxRecordPayload) return Parse::kInvalid;
   if (len - kRecordHeaderBytes < payload) return Parse::kIncomplete;
@@ -106,9 +176,7 @@ Parse parse_record(const std::uint8_t* buf, std::size_t len, Record& out) {
       out.entry.term = wire::le::load64(p + 8);
       out.entry.id = wire::le::load64(p + 16);
       const std::uint32_t etype = wire::le::load32(p + 24);
-      if (etype != static_cast<std::uint32_t>(EntryType::kCommand) &&
-          etype != static_cast<std::uint32_t>(EntryType::kNoop))
-        return Parse::kInvalid;
+      if (!valid_entry_type(etype)) return Parse::kInvalid;
       out.entry.type = static_cast<EntryType>(etype);
       out.entry.data = p + kEntryFixedBytes;
       out.entry.len = payload - kEntryFixedBytes;
@@ -125,6 +193,8 @@ Parse parse_record(const std::uint8_t* buf, std::size_t len, Record& out) {
       out.from = wire::le::load64(p);
       if (out.from == 0) return Parse::kInvalid;
       return Parse::kOk;
+    case RecordType::kEntries:
+      return parse_entries(p, payload, out);
     case RecordType::kStart:
       if (payload != 24) return Parse::kInvalid;
       out.term = wire::le::load64(p);

@@ -14,20 +14,12 @@
 #include <vector>
 
 #include "storage/storage.hpp"
+#include "temp_dir.hpp"
 
 namespace raft::test {
 namespace {
 
 namespace fs = std::filesystem;
-
-struct TempDir {
-  TempDir() {
-    char tmpl[] = "/tmp/raft-fs-test-XXXXXX";
-    path = ::mkdtemp(tmpl);
-  }
-  ~TempDir() { fs::remove_all(path); }
-  std::string path;
-};
 
 struct Entry {
   Term term;
@@ -86,6 +78,19 @@ class Writer {
     r.data = e.data.data();
     r.len = e.data.size();
     ASSERT_EQ(st.append(st.ctx, ++last, &r, 1), RAFT_OK);
+  }
+  // All of `v` in one append call (batch records, split at term changes).
+  void append_all(const std::vector<Entry>& v) {
+    std::vector<raft_entry> rs(v.size());
+    for (std::size_t i = 0; i < v.size(); ++i) {
+      rs[i].term = v[i].term;
+      rs[i].id = v[i].id;
+      rs[i].type = RAFT_ENTRY_COMMAND;
+      rs[i].data = v[i].data.data();
+      rs[i].len = v[i].data.size();
+    }
+    ASSERT_EQ(st.append(st.ctx, last + 1, rs.data(), rs.size()), RAFT_OK);
+    last += v.size();
   }
   void hard_state(Term t, NodeId v) { ASSERT_EQ(st.save_hard_state(st.ctx, t, v), RAFT_OK); }
   void truncate(Index from) {
@@ -256,7 +261,8 @@ class DamagedLog : public ::testing::Test {
     entries_ = sample(6, 2);
     Writer w(orig_.path);
     w.hard_state(2, 1);
-    for (int i = 0; i < 3; ++i) w.append(entries_[i]);
+    // A batch record of three entries, then three records of one.
+    w.append_all({entries_.begin(), entries_.begin() + 3});
     w.sync();
     for (int i = 3; i < 6; ++i) w.append(entries_[i]);
     w.sync();

@@ -16,21 +16,13 @@
 
 #include "storage/snapshot_file.hpp"
 #include "storage/storage.hpp"
+#include "temp_dir.hpp"
 #include "wire/snapshot_meta.hpp"
 
 namespace raft::test {
 namespace {
 
 namespace fs = std::filesystem;
-
-struct TempDir {
-  TempDir() {
-    char tmpl[] = "/tmp/raft-snap-test-XXXXXX";
-    path = ::mkdtemp(tmpl);
-  }
-  ~TempDir() { fs::remove_all(path); }
-  std::string path;
-};
 
 std::vector<std::uint8_t> meta_for(Index index, Term term, std::uint64_t size = 0) {
   SnapshotInfo info;
