@@ -236,11 +236,17 @@ int Node::propose_batch(const raft_proposal* proposals, std::size_t n, std::size
   bool wake = false;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    for (; done < n; ++done) {
-      const raft_proposal& p = proposals[done];
-      rc = admit(p.data, p.len);
-      if (rc != RAFT_OK) break;
-      queue_.push(p.id, p.data, p.len);
+    // Out of memory part way must still report the prefix that was queued
+    // (it will be proposed): the caller would otherwise propose it twice.
+    try {
+      for (; done < n; ++done) {
+        const raft_proposal& p = proposals[done];
+        rc = admit(p.data, p.len);
+        if (rc != RAFT_OK) break;
+        queue_.push(p.id, p.data, p.len);
+      }
+    } catch (const std::bad_alloc&) {
+      rc = RAFT_ENOMEM;
     }
     if (done > 0) {
       wake_flag_.store(true, std::memory_order_release);
@@ -249,6 +255,7 @@ int Node::propose_batch(const raft_proposal* proposals, std::size_t n, std::size
   }
   if (wake) wake_.notify_one();
   if (queued != nullptr) *queued = done;
+  if (rc == RAFT_ENOMEM) return fail(rc, "propose: out of memory at proposal %zu", done);
   return rc == RAFT_OK ? RAFT_OK : refuse(rc, proposals[done].len, done, n);
 }
 
