@@ -25,8 +25,9 @@ BINDINGS_ENV = LD_LIBRARY_PATH='$(abspath $(BUILDDIR))'$${LD_LIBRARY_PATH:+:$$LD
     RAFT_INCLUDE_DIR='$(abspath include)' CC='$(CC)'
 
 # pkg-config prefers raft-uninstalled.pc over an installed raft.pc.  Rewritten on every run
-# (it is tiny): the paths must follow the tree wherever it is.
-bindings-pc: $(LIB_SO_SONAME)
+# (it is tiny): the paths must follow the tree wherever it is.  `-lraft` needs the unversioned
+# libraft.so link, or the linker would take libraft.a (without libstdc++).
+bindings-pc: $(LIB_SO)
 	@mkdir -p '$(BINDINGS_PC_DIR)'
 	@printf '%s\n' \
 	    '# libraft in its build tree, for the language bindings'"'"' tests (bindings/bindings.mk).' \
