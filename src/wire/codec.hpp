@@ -73,8 +73,10 @@ void encode(const Message& m, std::uint64_t cluster_id, std::vector<std::uint8_t
 std::size_t encode_into(const Message& m, std::uint64_t cluster_id, std::uint8_t* frame);
 
 // Rewrites the `to` field of a frame produced by encode() (len bytes at
-// frame) and patches its checksum in O(log len), without rereading the body:
-// one AppendEntries batch is encoded once and re-addressed per follower.
+// frame) and its checksum: a large frame's is patched in O(log len) without
+// rereading the body, a small one's (below 8 KiB, where that is cheaper) is
+// computed again.  One AppendEntries batch is encoded once and re-addressed
+// per follower.
 void retarget(std::uint8_t* frame, std::size_t len, NodeId to);
 
 // Decodes exactly one frame occupying all of [buf, buf+len).  On success fills

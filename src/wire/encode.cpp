@@ -159,6 +159,14 @@ void encode(const Message& m, std::uint64_t cluster_id, std::vector<std::uint8_t
 // after them up to the checksum shift it by crc32c_zeros().
 void retarget(std::uint8_t* frame, std::size_t len, NodeId to) {
   if (frame == nullptr || len < kFrameOverhead) return;
+  // The shift costs about as much as checksumming 8 KiB with the crc32
+  // instruction: a smaller frame is checksummed again instead.
+  constexpr std::size_t kRecomputeBelow = 8192;
+  if (len < kRecomputeBelow) {
+    le::store64(frame + kOffTo, to);
+    le::store32(frame + len - kChecksumBytes, crc32c(frame, len - kChecksumBytes));
+    return;
+  }
   const std::uint64_t delta = le::load64(frame + kOffTo) ^ to;
   std::uint8_t delta_bytes[8];
   le::store64(delta_bytes, delta);

@@ -534,10 +534,14 @@ TEST(WireEncode, UnknownTypeValueEncodesToARejectedFrame) {
   EXPECT_EQ(decode_all(f, out), DecodeError::kBadType);
 }
 
+// Below 8 KiB the checksum is computed again, above it patched: both paths.
 TEST(WireEncode, RetargetEqualsEncodingForTheOtherPeer) {
   Batch b = append_entries({64, 0, 5000, 3});
+  Batch big = append_entries({64, 0, 20000, 3, 9000});
   const Chunk c = install_snapshot(0, 300);
-  for (const Message& m : {b.msg, request_vote(1, 2, 3, 4, 5, false), c.msg}) {
+  ASSERT_LT(encode_one(b.msg).size(), 8192u);
+  ASSERT_GT(encode_one(big.msg).size(), 8192u);
+  for (const Message& m : {b.msg, big.msg, request_vote(1, 2, 3, 4, 5, false), c.msg}) {
     Message to3 = m;
     to3.to = 3;
     Bytes f = encode_one(m);
