@@ -397,7 +397,9 @@ RAFT_API void raft_node_destroy(raft_node* node);
 
 /* Drive the node on the calling thread until cb.halt() returns nonzero
  * (RAFT_OK) or raft_node_stop() is called (RAFT_OK).  Sleeps until notified,
- * a proposal arrives, or the next timer.  Errors: RAFT_EINVAL, RAFT_EBUSY
+ * a proposal arrives, or the next timer; after a turn with message traffic
+ * it first keeps checking for up to options.busy_poll_us (default 20 us,
+ * using the CPU meanwhile).  Errors: RAFT_EINVAL, RAFT_EBUSY
  * (another thread is driving it, or called from a callback), RAFT_ECALLBACK,
  * RAFT_ESHUTDOWN (already stopped). */
 RAFT_API int raft_node_run(raft_node* node);

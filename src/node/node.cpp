@@ -290,28 +290,44 @@ int Node::status(raft_status* st) {
 
 // ---------------------------------------------------------------- loop
 
+// Leaves the driver's seat however the call ends: an exception (out of
+// memory inside a turn) caught at the C boundary must not leave the node
+// marked as driven, or every later poll/run would get RAFT_EBUSY.
+class Node::Driving {
+ public:
+  explicit Driving(Node& n) : n_(n) {}
+  ~Driving() { n_.leave(); }
+  Driving(const Driving&) = delete;
+  Driving& operator=(const Driving&) = delete;
+
+ private:
+  Node& n_;
+};
+
 int Node::poll(std::uint64_t now_ms, std::uint64_t* next_deadline_ms) {
   // Deadlines are now + a timeout: a clock this close to 2^64 would wrap.
   if (now_ms > kMaxClockMs)
     return fail(RAFT_EINVAL, "raft_node_poll: now_ms %llu is beyond 2^62",
                 static_cast<unsigned long long>(now_ms));
-  int rc = enter("raft_node_poll");
+  const int rc = enter("raft_node_poll");
   if (rc != RAFT_OK) return rc;
-  rc = turn(now_ms, next_deadline_ms);
-  leave();
-  return rc;
+  const Driving driving(*this);
+  return turn(now_ms, next_deadline_ms);
 }
 
 int Node::run() {
   int rc = enter("raft_node_run");
   if (rc != RAFT_OK) return rc;
+  const Driving driving(*this);
   for (;;) {
     std::uint64_t deadline = 0;
     const std::uint64_t traffic_before = msgs_sent_ + msgs_received_;
-    rc = turn(steady_now_ms(), &deadline);
+    const std::uint64_t now = steady_now_ms();
+    rc = turn(now, &deadline);
     if (rc != RAFT_OK) break;
     if (cb_.halt != nullptr && cb_.halt(user_) != 0) break;
-    if (msgs_sent_ + msgs_received_ != traffic_before) busy_poll();
+    // Not when the next turn is due at once (a save in steps, a flood).
+    if (msgs_sent_ + msgs_received_ != traffic_before && deadline > now) busy_poll();
     std::unique_lock<std::mutex> lock(mu_);
     const auto until = std::chrono::steady_clock::time_point(std::chrono::milliseconds(deadline));
     sleeping_ = true;
@@ -319,7 +335,6 @@ int Node::run() {
     sleeping_ = false;
     if (stopped_) break;
   }
-  leave();
   return rc;
 }
 
@@ -554,7 +569,14 @@ bool Node::share_frame(const Message& m) {
 #ifdef RAFT_MUTANTS
   loose = (core_->config().mutants & core::kMutantShareLooseKey) != 0;
 #endif
-  for (auto it = shared_frames_.rbegin(); it != shared_frames_.rend(); ++it) {
+  // Followers at one position get their batches one follower after the
+  // other, so a match lies at most a window of batches back: the scan is
+  // bounded, so that a turn with thousands of peers stays linear.
+  const std::size_t max_scan = std::max<std::size_t>(256, 2 * core_->config().max_inflight);
+  const auto stop = shared_frames_.size() > max_scan
+                        ? shared_frames_.rbegin() + static_cast<std::ptrdiff_t>(max_scan)
+                        : shared_frames_.rend();
+  for (auto it = shared_frames_.rbegin(); it != stop; ++it) {
     const bool same_position =
         it->prev_log_index == key.prev_log_index && it->first_data == key.first_data;
     if (it->term == key.term && (same_position || loose) &&

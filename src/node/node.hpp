@@ -91,6 +91,7 @@ class Node final : private core::Effects {
 
   // One turn: timers, inbound messages, proposals, then outputs.
   int turn(std::uint64_t now_ms, std::uint64_t* next_deadline_ms);
+  class Driving;  // RAII: leave() when poll/run ends, however it ends
   int admit(const void* data, std::size_t len) const;
   int refuse(int rc, std::size_t len, std::size_t index, std::size_t n);
   // run(): wait up to busy_poll_us for new work without sleeping.

@@ -140,10 +140,12 @@ class FileStorage {
 
   Index last_ = 0;                     // last index written (buffered or not)
   std::vector<std::uint8_t> pending_;  // records not yet written
-  // A batch record's entries, and the payload after which a run of entries
-  // continues in a new batch record (records stay far below their limit).
+  // The entries of an append, as the batch records take them, and the size
+  // after which a run of entries continues in a new batch record (far below
+  // fmt::kMaxRecordPayload; an entry of up to max_entry_bytes, 1 GiB, still
+  // fits in a record of its own).
   std::vector<EntryView> batch_;
-  static constexpr std::size_t kBatchDataBytes = std::size_t{16} << 20;
+  static constexpr std::size_t kBatchRecordBytes = std::size_t{16} << 20;
   Term durable_term_ = 0;
   NodeId durable_vote_ = 0;
   Index durable_last_ = 0;
@@ -463,21 +465,22 @@ int FileStorage::append(Index first, const raft_entry* entries, std::size_t n) {
       fmt::put_entry(pending_, first + i, e.term, e.id, e.type, e.data, e.len);
     }
   } else {
-    // One batch record per run of one term, cut at kBatchDataBytes of payload.
+    // One batch record per run of one term, cut into records of at most
+    // kBatchRecordBytes (metadata included: a run of millions of empty
+    // entries must not outgrow what replay accepts).
+    batch_.clear();
+    for (std::size_t i = 0; i < n; ++i) {
+      const raft_entry& e = entries[i];
+      batch_.push_back(EntryView{e.term, static_cast<EntryType>(e.type), e.id,
+                                 static_cast<const std::uint8_t*>(e.data), e.len});
+    }
     std::size_t i = 0;
     while (i < n) {
-      batch_.clear();
-      std::size_t data = 0;
-      const Index index = first + i;
-      const Term term = entries[i].term;
-      for (; i < n && entries[i].term == term; ++i) {
-        if (!batch_.empty() && data + entries[i].len > kBatchDataBytes) break;
-        const raft_entry& e = entries[i];
-        batch_.push_back(EntryView{e.term, static_cast<EntryType>(e.type), e.id,
-                                   static_cast<const std::uint8_t*>(e.data), e.len});
-        data += e.len;
-      }
-      fmt::put_entries(pending_, index, term, batch_.data(), batch_.size());
+      std::size_t run = 1;
+      while (i + run < n && batch_[i + run].term == batch_[i].term) ++run;
+      const std::size_t take = fmt::entries_that_fit(batch_.data() + i, run, kBatchRecordBytes);
+      fmt::put_entries(pending_, first + i, batch_[i].term, batch_.data() + i, take);
+      i += take;
     }
   }
   last_ += n;

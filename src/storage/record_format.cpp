@@ -64,6 +64,16 @@ void put_entry(std::vector<std::uint8_t>& out, Index index, Term term, std::uint
   seal_record(out, at);
 }
 
+std::size_t entries_that_fit(const EntryView* entries, std::size_t n, std::size_t max_payload) {
+  std::size_t bytes = kEntriesFixedBytes, k = 0;
+  for (; k < n; ++k) {
+    const std::size_t cost = kBatchEntryBytes + entries[k].len;
+    if (k > 0 && bytes + cost > max_payload) break;
+    bytes += cost;
+  }
+  return k;
+}
+
 void put_entries(std::vector<std::uint8_t>& out, Index index, Term term, const EntryView* entries,
                  std::size_t n) {
   std::size_t data = 0;

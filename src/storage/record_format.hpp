@@ -84,7 +84,12 @@ inline bool check_segment_header(const std::uint8_t* buf, std::size_t len, std::
 
 void put_entry(std::vector<std::uint8_t>& out, Index index, Term term, std::uint64_t id,
                std::uint32_t type, const void* data, std::size_t len);
-// Entries index .. index + n - 1, all of `term` (one kEntries record).
+// How many of entries[0..n) (at least 1) one kEntries record takes without
+// its payload passing max_payload bytes (metadata included): n is then cut
+// into several records.  One entry larger than that gets a record alone.
+std::size_t entries_that_fit(const EntryView* entries, std::size_t n, std::size_t max_payload);
+// Entries index .. index + n - 1, all of `term` (one kEntries record; its
+// payload must stay within kMaxRecordPayload: see entries_that_fit).
 void put_entries(std::vector<std::uint8_t>& out, Index index, Term term, const EntryView* entries,
                  std::size_t n);
 void put_hard_state(std::vector<std::uint8_t>& out, Term term, NodeId vote);

@@ -211,6 +211,25 @@ static int propose(world* w, raft_id leader, uint64_t id, uint32_t k) {
   return raft_node_propose(w->peers[leader - 1].node, id, buf, strlen(buf));
 }
 
+/* Three nodes on their own run threads (heartbeat 50 ms); returns the leader
+ * once there is one. */
+static raft_id start_three(world* w, uint32_t busy_poll_us) {
+  raft_id leader = RAFT_NO_ID;
+  uint64_t start;
+  int i;
+  create_world(w, 50, N, busy_poll_us);
+  for (i = 0; i < N; i++) {
+    assert_int_equal(pthread_create(&w->peers[i].thread, NULL, loop, &w->peers[i]), 0);
+  }
+  start = now_ms();
+  while (leader == RAFT_NO_ID && now_ms() - start < WAIT_MS) {
+    sleep_ms(10);
+    leader = find_leader(w);
+  }
+  assert_int_not_equal(leader, RAFT_NO_ID);
+  return leader;
+}
+
 static void three_threads(uint32_t busy_poll_us) {
   world* w = malloc(sizeof *w);
   raft_id leader = RAFT_NO_ID;
@@ -221,17 +240,8 @@ static void three_threads(uint32_t busy_poll_us) {
   uint32_t k;
   int i, done = 0;
   assert_non_null(w);
-  create_world(w, 50, N, busy_poll_us);
-  for (i = 0; i < N; i++) {
-    assert_int_equal(pthread_create(&w->peers[i].thread, NULL, loop, &w->peers[i]), 0);
-  }
-
+  leader = start_three(w, busy_poll_us);
   start = now_ms();
-  while (leader == RAFT_NO_ID && now_ms() - start < WAIT_MS) {
-    sleep_ms(10);
-    leader = find_leader(w);
-  }
-  assert_int_not_equal(leader, RAFT_NO_ID);
 
   /* The node is being driven by its thread: a second driver is refused. */
   for (i = 0; i < N; i++) assert_int_equal(raft_node_run(w->peers[i].node), RAFT_EBUSY);
@@ -306,10 +316,56 @@ static void test_three_threads(void** state) {
 }
 
 /* ... and loops that spin 10 ms (the longest allowed) after every turn with
- * traffic: the same results, and proposals and messages still end the spin. */
+ * traffic: the same results (that the spin ends early is
+ * test_busy_poll_ends_on_work's). */
 static void test_three_threads_busy_poll(void** state) {
   (void)state;
   three_threads(10000);
+}
+
+/* One proposal at a time, each awaited on the leader: the milliseconds the
+ * whole sequence takes.  A loop that busy-polls must still react to the
+ * proposal and to its peers' messages at once. */
+static uint64_t sequential_round_trips(uint32_t busy_poll_us, int count) {
+  world* w = malloc(sizeof *w);
+  raft_id leader = RAFT_NO_ID;
+  uint64_t start, elapsed;
+  int i, k;
+  assert_non_null(w);
+  leader = start_three(w, busy_poll_us);
+  start = now_ms();
+  for (k = 0; k < count; k++) {
+    size_t applied = 0;
+    assert_int_equal(propose(w, leader, (uint64_t)k + 1, (uint32_t)k), RAFT_OK);
+    while (applied <= (size_t)k && now_ms() - start < WAIT_MS) {
+      struct timespec ts = {0, 50000};
+      nanosleep(&ts, NULL);
+      pthread_mutex_lock(&w->mu);
+      applied = w->peers[leader - 1].n_applied;
+      pthread_mutex_unlock(&w->mu);
+    }
+    assert_true(applied > (size_t)k); /* no leader change in this short run */
+  }
+  elapsed = now_ms() - start;
+  for (i = 0; i < N; i++) raft_node_stop(w->peers[i].node);
+  for (i = 0; i < N; i++) assert_int_equal(pthread_join(w->peers[i].thread, NULL), 0);
+  destroy_world(w);
+  free(w);
+  return elapsed;
+}
+
+/* If a proposal or a message did not end the spin, every round trip would
+ * wait out the leader's 10 ms spin: 300 of them at least 3 s.  Compared with
+ * the same run without busy polling, on the same machine, with a wide margin
+ * (the bound grows with a slow machine, so the test cannot fail merely for
+ * being slow; it fails only when the spin is not cut short). */
+static void test_busy_poll_ends_on_work(void** state) {
+  const uint64_t sleeping = sequential_round_trips(0, 300);
+  const uint64_t spinning = sequential_round_trips(10000, 300);
+  (void)state;
+  if (spinning >= 2 * sleeping + 1500)
+    fail_msg("300 round trips took %llu ms with busy polling, %llu ms without",
+             (unsigned long long)spinning, (unsigned long long)sleeping);
 }
 
 /* stop from another thread must wake a run that sleeps on a long timer. */
@@ -372,10 +428,9 @@ static void test_propose_wakes_run(void** state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_stop_wakes_idle_run),
-      cmocka_unit_test(test_propose_wakes_run),
-      cmocka_unit_test(test_three_threads),
-      cmocka_unit_test(test_three_threads_busy_poll),
+      cmocka_unit_test(test_stop_wakes_idle_run),    cmocka_unit_test(test_propose_wakes_run),
+      cmocka_unit_test(test_three_threads),          cmocka_unit_test(test_three_threads_busy_poll),
+      cmocka_unit_test(test_busy_poll_ends_on_work),
   };
   test_watchdog(60);
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -123,6 +123,28 @@ TEST(StorageFormat, BatchesRoundTripAcrossTermChangesAndTheSizeCut) {
   EXPECT_EQ(record_types(seg), want);
 }
 
+// Records are cut by their whole payload, metadata included: a run of
+// millions of empty entries (13 bytes each) must not outgrow what replay
+// accepts (found in review: cutting by data bytes alone allowed it).
+TEST(StorageFormat, BatchesAreCutByTheirWholePayload) {
+  const std::uint8_t byte = 'z';
+  std::vector<EntryView> empty(50, EntryView{1, EntryType::kCommand, 1, nullptr, 0});
+  // 20 fixed bytes, then 13 per empty entry: 6 fit in 100 bytes.
+  EXPECT_EQ(fmt::entries_that_fit(empty.data(), empty.size(), 100), 6u);
+  EXPECT_EQ(fmt::entries_that_fit(empty.data(), 3, 100), 3u);
+  EXPECT_EQ(fmt::entries_that_fit(empty.data(), empty.size(), 20 + 13 * 7), 7u);
+  // An entry larger than the limit goes alone, and is never dropped.
+  std::vector<EntryView> big(3, EntryView{1, EntryType::kCommand, 1, &byte, 500});
+  EXPECT_EQ(fmt::entries_that_fit(big.data(), big.size(), 100), 1u);
+  // What fits is what put_entries writes and parse_record accepts.
+  std::vector<std::uint8_t> rec;
+  fmt::put_entries(rec, 1, 1, empty.data(), 6);
+  EXPECT_LE(rec.size() - fmt::kRecordHeaderBytes, 100u);
+  fmt::Record r;
+  ASSERT_EQ(fmt::parse_record(rec.data(), rec.size(), r), fmt::Parse::kOk);
+  EXPECT_EQ(r.count, 6u);
+}
+
 // A directory written by the previous release: one version-2 segment of
 // single-entry records.  It loads; reopened, it is continued with records of
 // its own version; a restart reads both.
