@@ -572,7 +572,8 @@ bool Node::share_frame(const Message& m) {
   // Followers at one position get their batches one follower after the
   // other, so a match lies at most a window of batches back: the scan is
   // bounded, so that a turn with thousands of peers stays linear.
-  const std::size_t max_scan = std::max<std::size_t>(256, 2 * core_->config().max_inflight);
+  const std::size_t max_scan =
+      std::max<std::size_t>(256, std::size_t{2} * core_->config().max_inflight);
   const auto stop = shared_frames_.size() > max_scan
                         ? shared_frames_.rbegin() + static_cast<std::ptrdiff_t>(max_scan)
                         : shared_frames_.rend();
