@@ -38,28 +38,6 @@ void Log::new_chunk(std::size_t len) {
   refresh_tail();
 }
 
-void Log::append(Term term, EntryType type, std::uint64_t id, const std::uint8_t* data,
-                 std::size_t len) {
-  const Index index = last_index() + 1;
-  if (dirty_from_ == 0) dirty_from_ = index;
-  if (runs_.empty() || runs_.back().term != term) runs_.push_back(TermRun{index, term});
-  if (tail_ == nullptr || tail_->capacity - tail_->used < len) new_chunk(len);
-  const auto offset = static_cast<std::uint32_t>(tail_->used);
-  if (len > 0) std::memcpy(tail_->bytes.get() + offset, data, len);
-  tail_->used += len;
-  payload_bytes_ += len;
-  const std::size_t slot = head_ + count_;
-  if (slot % kBlockEntries == 0 && slot / kBlockEntries == blocks_.size()) add_block();
-  Block& b = *blocks_[slot / kBlockEntries];
-  const std::size_t k = slot % kBlockEntries;
-  if (count_ == 0) first_offset_ = offset;
-  b.id[k] = id;
-  b.end_type[k] =
-      (offset + static_cast<std::uint32_t>(len)) | (type == EntryType::kNoop ? kNoopBit : 0);
-  b.chunk[k] = static_cast<std::uint16_t>(first_chunk_ + chunks_.size() - 1);
-  ++count_;
-}
-
 void Log::append(const EntryView* entries, std::size_t n) {
   if (n == 0) return;
   if (dirty_from_ == 0) dirty_from_ = last_index() + 1;

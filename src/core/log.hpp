@@ -54,12 +54,16 @@ class Log {
   // A reader positioned at entry i (base_index() < i <= last_index()).
   Reader read_from(Index i) const;
 
-  void append(Term term, EntryType type, std::uint64_t id, const std::uint8_t* data,
-              std::size_t len);
-  void append(const EntryView& e) { append(e.term, e.type, e.id, e.data, e.len); }
-  // Appends n entries in order: the same as n single appends, with the
-  // bookkeeping done once (a follower appends a whole batch at a time).
+  // Appends n entries in order, with the bookkeeping done once per batch (a
+  // follower appends an AppendEntries' new entries, the leader a turn's
+  // proposals).
   void append(const EntryView* entries, std::size_t n);
+  void append(const EntryView& e) { append(&e, 1); }
+  void append(Term term, EntryType type, std::uint64_t id, const std::uint8_t* data,
+              std::size_t len) {
+    const EntryView e{term, type, id, data, len};
+    append(&e, 1);
+  }
   // Remove entries i..last_index().  i must be > base_index().
   void truncate_from(Index i);
   // Drop entries up to and including i (base_index() < i <= last_index()):
@@ -179,8 +183,7 @@ class Log::Reader {
     }
     const std::uint32_t end = end_type & ~kNoopBit;
     EntryView v;
-    v.term =
-        index_ >= log_->runs_.back().first ? log_->runs_.back().term : log_->older_term(index_);
+    v.term = log_->term_of(index_);
     v.type = (end_type & kNoopBit) != 0 ? EntryType::kNoop : EntryType::kCommand;
     v.id = block_->id[k_];
     v.data = bytes_ + offset_;
