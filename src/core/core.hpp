@@ -9,6 +9,7 @@
 // (compaction and InstallSnapshot on both sides).
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <deque>
 #include <vector>
@@ -188,7 +189,24 @@ class Core {
   } incoming_;
 
   std::vector<Index> match_scratch_;  // maybe_commit's working space
-  Message out_;                       // reused for every outgoing message: no allocation per send
+  // The AppendEntries batches built since the log last changed, by first
+  // index: a follower at the same position gets the same batch, which the
+  // driver may already hold encoded (Effects::send_again).
+  struct BuiltBatch {
+    Index first;
+    std::size_t count;
+  };
+  std::vector<BuiltBatch> built_batches_;
+  std::uint64_t built_generation_ = 0;  // the log's generation they were built at
+  const BuiltBatch* built_batch(Index first);
+  void remember_batch(Index first, std::size_t count);
+  // Followers at one position ask for their batches one follower after the
+  // other, so a match lies at most a window of batches back: lookups scan
+  // that far and no further.
+  std::size_t built_batches_window() const {
+    return std::max<std::size_t>(256, std::size_t{2} * config_.max_inflight);
+  }
+  Message out_;  // reused for every outgoing message: no allocation per send
 };
 
 }  // namespace raft::core

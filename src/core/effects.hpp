@@ -30,6 +30,17 @@ class Effects {
   // Hand a message to the transport.  Entry views in `m` are valid only
   // during the call: encode or copy them now.
   virtual void send(const Message& m) = 0;
+  // An AppendEntries `m`, complete but for its entries: the `count` entries
+  // after m.prev_log_index, the first of whose payloads is at first_data.
+  // If the driver already holds this very frame (sent to another follower
+  // this turn) it sends it to m.to too and returns true, and the core skips
+  // building the entry list; false: the core builds it and calls send().
+  virtual bool send_again(const Message& m, std::size_t count, const std::uint8_t* first_data) {
+    (void)m;
+    (void)count;
+    (void)first_data;
+    return false;
+  }
   // A transition proposed on this replica changed state.
   virtual void transition(std::uint64_t id, Transition state) = 0;
   // Snapshot transfer to this replica.  A chunk of the leader's snapshot

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cstring>
 
+#include "common/copy_bytes.hpp"
+
 namespace raft::core {
 
 namespace {
@@ -40,6 +42,7 @@ void Log::new_chunk(std::size_t len) {
 
 void Log::append(const EntryView* entries, std::size_t n) {
   if (n == 0) return;
+  ++generation_;
   if (dirty_from_ == 0) dirty_from_ = last_index() + 1;
   // The tail chunk, its fill level, the metadata block and the count live in
   // locals for the whole batch (the compiler cannot keep members in
@@ -79,7 +82,7 @@ void Log::append(const EntryView* entries, std::size_t n) {
       k = slot % kBlockEntries;
     }
     const auto offset = static_cast<std::uint32_t>(used);
-    if (e.len > 0) std::memcpy(bytes + offset, e.data, e.len);
+    copy_bytes(bytes + offset, e.data, e.len);
     used += e.len;
     room -= e.len;
     added += e.len;
@@ -107,6 +110,7 @@ void Log::add_block() {
 
 void Log::truncate_from(Index i) {
   if (i <= base_index_ || i > last_index()) return;
+  ++generation_;
   if (dirty_from_ == 0 || i < dirty_from_) dirty_from_ = i;
   const Slot first_gone = slot(i);
   const std::uint16_t gone_chunk = first_gone.block->chunk[first_gone.k];
@@ -127,6 +131,7 @@ void Log::truncate_from(Index i) {
 
 void Log::compact(Index i) {
   if (i <= base_index_) return;
+  ++generation_;
   if (i >= last_index()) {
     const bool dirty = dirty_from_ != 0;
     reset(last_index(), last_term());
@@ -168,6 +173,7 @@ void Log::compact(Index i) {
 }
 
 void Log::reset(Index index, Term term) {
+  ++generation_;
   for (Chunk& c : chunks_) recycle(std::move(c));
   chunks_.clear();
   refresh_tail();

@@ -81,6 +81,9 @@ class Log {
 
   // Bytes of payload held (for flow control and status).
   std::size_t payload_bytes() const { return payload_bytes_; }
+  // Changes whenever the log does (append, truncate, compact, reset): what
+  // was read from it at one generation still holds while it is unchanged.
+  std::uint64_t generation() const { return generation_; }
 
  private:
   // Payloads live in fixed-size chunks and entry metadata in fixed-size
@@ -168,6 +171,7 @@ class Log {
   std::vector<Chunk> spare_chunks_;  // freed by truncation or compaction, reused
   Chunk* tail_ = nullptr;            // chunks_.back(): where appends go
   std::size_t payload_bytes_ = 0;
+  std::uint64_t generation_ = 0;
 };
 
 class Log::Reader {

@@ -102,7 +102,19 @@ bool Core::send_append(Progress& p, bool allow_empty) {
   m.prev_log_term = log_.term_at(m.prev_log_index);
   m.commit = commit_;
   p.commit_sent = commit_;
-  if (with_entries) {
+  if (!with_entries) {
+    send(m);
+    return false;
+  }
+  // A batch from the same index of the same log is the same batch: the
+  // driver may hold it encoded already (followers at one position).
+  std::size_t count = 0;
+  const BuiltBatch* built = built_batch(p.next);
+  m.from = config_.id;
+  m.term = term_;
+  if (built != nullptr && fx_.send_again(m, built->count, log_.at(p.next).data)) {
+    count = built->count;
+  } else {
     std::size_t bytes = 0;
     Log::Reader reader = log_.read_from(p.next);
     for (Index i = p.next; i <= log_.last_index(); ++i) {
@@ -113,16 +125,43 @@ bool Core::send_append(Progress& p, bool allow_empty) {
       bytes += cost;
       m.entries.push_back(e);
     }
-    const Index last = m.prev_log_index + m.entries.size();
-    if (p.mode == Progress::Mode::kReplicate) {
-      p.inflight.push_back(last);
-      p.next = last + 1;  // optimistic: pipeline the next batch
-    } else {
-      p.probe_sent = true;
-    }
+    count = m.entries.size();
+    if (built == nullptr) remember_batch(p.next, count);
+    send(m);
   }
-  send(m);
-  return with_entries;
+  const Index last = m.prev_log_index + count;
+  if (p.mode == Progress::Mode::kReplicate) {
+    p.inflight.push_back(last);
+    p.next = last + 1;  // optimistic: pipeline the next batch
+  } else {
+    p.probe_sent = true;
+  }
+  return true;
+}
+
+const Core::BuiltBatch* Core::built_batch(Index first) {
+  if (built_generation_ != log_.generation()) {
+    built_batches_.clear();
+    built_generation_ = log_.generation();
+    return nullptr;
+  }
+  const std::size_t n = built_batches_.size();
+  const std::size_t stop = n > built_batches_window() ? n - built_batches_window() : 0;
+  for (std::size_t k = n; k > stop; --k) {
+    if (built_batches_[k - 1].first == first) return &built_batches_[k - 1];
+  }
+  return nullptr;
+}
+
+void Core::remember_batch(Index first, std::size_t count) {
+  // Only the newest window is ever looked up; an idle leader catching a
+  // follower up builds batches for a long time without its log changing.
+  const std::size_t window = built_batches_window();
+  if (built_batches_.size() >= 2 * window) {
+    built_batches_.erase(built_batches_.begin(),
+                         built_batches_.begin() + static_cast<std::ptrdiff_t>(window));
+  }
+  built_batches_.push_back(BuiltBatch{first, count});
 }
 
 void Core::on_append_response(const Message& m) {

@@ -552,7 +552,9 @@ void Node::send(const Message& m) {
     if (!read_chunk(m)) return;
     msg = &chunk_msg_;
   }
-  if (m.type == MsgType::kAppendEntries && !m.entries.empty() && share_frame(m)) return;
+  if (m.type == MsgType::kAppendEntries && !m.entries.empty() &&
+      share_frame(m, m.entries.size(), m.entries.front().data))
+    return;
   const std::size_t offset = out_bytes_.size();
   const std::size_t len = wire::encoded_size(*msg);
   wire::encode_into(*msg, limits_.cluster_id, out_bytes_.append(len));
@@ -562,9 +564,25 @@ void Node::send(const Message& m) {
 // Within a turn a leader's log only grows (it never rewrites its own
 // entries, and a term change is part of the key), so two AppendEntries with
 // the same term, position, count and commit index carry the same bytes.
-bool Node::share_frame(const Message& m) {
-  const SharedFrame key{m.term,           m.prev_log_index,       m.prev_log_term, m.commit,
-                        m.entries.size(), m.entries.front().data, outbox_.size()};
+bool Node::send_again(const Message& m, std::size_t count, const std::uint8_t* first_data) {
+  if (storage_error_ != RAFT_OK) return false;  // halted: send() would drop it
+  return reuse_frame(frame_key(m, count, first_data), m.to);
+}
+
+bool Node::share_frame(const Message& m, std::size_t count, const std::uint8_t* first_data) {
+  const SharedFrame key = frame_key(m, count, first_data);
+  if (reuse_frame(key, m.to)) return true;
+  shared_frames_.push_back(key);  // the frame send() is about to encode
+  return false;
+}
+
+Node::SharedFrame Node::frame_key(const Message& m, std::size_t count,
+                                  const std::uint8_t* first_data) const {
+  return SharedFrame{m.term, m.prev_log_index, m.prev_log_term, m.commit,
+                     count,  first_data,       outbox_.size()};
+}
+
+bool Node::reuse_frame(const SharedFrame& key, NodeId to) {
   bool loose = false;  // the mutation self-test's deliberate bug
 #ifdef RAFT_MUTANTS
   loose = (core_->config().mutants & core::kMutantShareLooseKey) != 0;
@@ -584,11 +602,10 @@ bool Node::share_frame(const Message& m) {
         it->prev_log_term == key.prev_log_term && it->commit == key.commit &&
         it->entries == key.entries) {
       const Outgoing& first = outbox_[it->outbox_index];
-      outbox_.push_back(Outgoing{m.to, first.offset, first.len});
+      outbox_.push_back(Outgoing{to, first.offset, first.len});
       return true;
     }
   }
-  shared_frames_.push_back(key);
   return false;
 }
 
@@ -634,13 +651,24 @@ void Node::apply_committed() {
   // The callbacks cannot change the log: called from them, poll and run get
   // RAFT_EBUSY, and propose only queues.
   core::Log::Reader reader = core_->log().read_from(core_->applied_index() + 1);
-  while (core_->applied_index() < core_->commit_index()) {
-    const Index index = core_->applied_index() + 1;
+  const Index commit = core_->commit_index();
+  if (core_->config().track_transitions) {
+    // Each APPLIED report follows its own apply, before the next one.
+    for (Index index = core_->applied_index() + 1; index <= commit; ++index) {
+      const EntryView e = reader.next();
+      if (e.type == EntryType::kCommand) cb_.apply(e.id, e.data, e.len, user_);
+      core_->applied(index);
+      if (!reports_.empty()) report_transitions();
+    }
+    return;
+  }
+  // Nothing to report: the core learns the new applied index once, and the
+  // loop keeps its state in registers across the calls into user code.
+  for (Index index = core_->applied_index() + 1; index <= commit; ++index) {
     const EntryView e = reader.next();
     if (e.type == EntryType::kCommand) cb_.apply(e.id, e.data, e.len, user_);
-    core_->applied(index);
-    if (!reports_.empty()) report_transitions();
   }
+  core_->applied(commit);
 }
 
 bool Node::log_enabled(core::LogLevel level) const {

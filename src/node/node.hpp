@@ -85,6 +85,7 @@ class Node final : private core::Effects {
 
   // core::Effects
   void send(const Message& m) override;
+  bool send_again(const Message& m, std::size_t count, const std::uint8_t* first_data) override;
   void transition(std::uint64_t id, core::Transition state) override;
   bool log_enabled(core::LogLevel level) const override;
   void log(core::LogLevel level, const char* text) override;
@@ -137,7 +138,11 @@ class Node final : private core::Effects {
     std::size_t outbox_index;
   };
   std::vector<SharedFrame> shared_frames_;
-  bool share_frame(const Message& m);
+  SharedFrame frame_key(const Message& m, std::size_t count, const std::uint8_t* first_data) const;
+  // Sends the frame matching `key` to `to` if this turn has one.
+  bool reuse_frame(const SharedFrame& key, NodeId to);
+  // reuse_frame, else records `key` for the frame send() encodes next.
+  bool share_frame(const Message& m, std::size_t count, const std::uint8_t* first_data);
   struct Report {
     std::uint64_t id;
     core::Transition state;

@@ -49,6 +49,10 @@ class Bench : public core::Effects {
     }
     sent.push_back(std::move(s));
   }
+  bool send_again(const Message& m, std::size_t count, const std::uint8_t* first_data) override {
+    again.push_back(Again{m.to, m.prev_log_index, m.commit, count, first_data});
+    return again_answer;
+  }
   void transition(std::uint64_t id, core::Transition state) override {
     transitions.emplace_back(id, state);
   }
@@ -165,6 +169,17 @@ class Bench : public core::Effects {
   core::Config config;
   std::unique_ptr<core::Core> core;
   std::vector<Sent> sent, kept;
+  // Effects::send_again: what the core offered, and the driver's answer
+  // (false: it holds no frame, the core builds and sends the batch).
+  struct Again {
+    NodeId to;
+    Index prev_log_index;
+    Index commit;
+    std::size_t count;
+    const std::uint8_t* first_data;
+  };
+  std::vector<Again> again;
+  bool again_answer = false;
   std::vector<std::pair<std::uint64_t, core::Transition>> transitions;
   std::vector<std::string> logs;
   std::uint64_t now = 0;

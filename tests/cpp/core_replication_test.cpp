@@ -273,6 +273,99 @@ TEST(Replication, BatchesRespectMaxBatchBytes) {
   EXPECT_EQ(sizes, (std::vector<std::size_t>{3, 3, 1}));
 }
 
+// Two followers at one position, batches of three 100-byte entries: the
+// leader builds the batches for the first and offers the same ones for the
+// second (Effects::send_again); a driver without the frame gets them built.
+// A leader of term t whose followers 2 and 3 both replicate from index 2,
+// batches of three 100-byte entries, seven entries proposed, none sent yet.
+void two_followers_at_one_position(Bench& b, Term* t) {
+  b.config.max_batch_bytes = 3 * (100 + kEntryWireOverhead);
+  b.make();
+  b.elect({2, 3});
+  *t = b.core->term();
+  b.take(MsgType::kAppendEntries);
+  b.core->step(b.append_ok(2, *t, 1));
+  b.core->step(b.append_ok(3, *t, 1));
+  b.take(MsgType::kAppendEntries);
+  std::string payload(100, 'p');
+  for (int i = 0; i < 7; ++i) {
+    payload[0] = static_cast<char>('a' + i);
+    b.core->propose(i, reinterpret_cast<const std::uint8_t*>(payload.data()), payload.size());
+  }
+  b.again.clear();
+}
+
+TEST(Replication, FollowersAtOnePositionAreOfferedTheBatchesBuiltForTheFirst) {
+  Bench b(1, {2, 3});
+  Term t = 0;
+  two_followers_at_one_position(b, &t);
+  b.core->flush();
+  std::vector<std::size_t> to2, to3;
+  for (const Message& m : b.take(MsgType::kAppendEntries))
+    (m.to == 2 ? to2 : to3).push_back(m.entries.size());
+  EXPECT_EQ(to2, (std::vector<std::size_t>{3, 3, 1}));
+  EXPECT_EQ(to3, (std::vector<std::size_t>{3, 3, 1}));  // refused, so built
+  ASSERT_EQ(b.again.size(), 3u);
+  const Index prevs[] = {1, 4, 7};
+  const std::size_t counts[] = {3, 3, 1};
+  for (std::size_t k = 0; k < 3; ++k) {
+    EXPECT_EQ(b.again[k].to, 3u);
+    EXPECT_EQ(b.again[k].prev_log_index, prevs[k]);
+    EXPECT_EQ(b.again[k].count, counts[k]);
+    EXPECT_EQ(b.again[k].first_data, b.core->log().at(prevs[k] + 1).data);
+  }
+}
+
+// When the driver does send the frame again, the follower's progress moves
+// as if the batch had been built: nothing is sent twice, and its
+// acknowledgement commits.
+TEST(Replication, ABatchSentAgainAdvancesTheFollower) {
+  Bench b(1, {2, 3});
+  Term t = 0;
+  two_followers_at_one_position(b, &t);
+  b.again_answer = true;
+  b.core->flush();
+  std::size_t with_entries_to3 = 0;
+  for (const Message& m : b.take(MsgType::kAppendEntries))
+    if (m.to == 3 && !m.entries.empty()) ++with_entries_to3;
+  EXPECT_EQ(with_entries_to3, 0u);
+  EXPECT_EQ(b.again.size(), 3u);
+  b.core->flush();  // the window holds the three batches: nothing new
+  for (const Message& m : b.take(MsgType::kAppendEntries)) EXPECT_TRUE(m.entries.empty());
+  b.core->step(b.append_ok(3, t, 8));
+  EXPECT_EQ(b.core->commit_index(), 8u);
+}
+
+// A batch is offered again only while the log is unchanged since it was
+// built: afterwards the same index may start a different batch.
+TEST(Replication, BatchesAreNotOfferedAgainOnceTheLogChanged) {
+  for (const bool change : {false, true}) {
+    SCOPED_TRACE(change ? "log changed" : "log unchanged");
+    Bench b(1, {2, 3});
+    b.make();
+    b.elect({2, 3});
+    const Term t = b.core->term();
+    b.take(MsgType::kAppendEntries);
+    b.core->step(b.append_ok(2, t, 1));  // 3 stays probing, its probe unanswered
+    for (int i = 0; i < 3; ++i) b.core->propose(i, nullptr, 0);
+    b.core->flush();  // a batch of 2..4 for 2 only
+    if (change) b.core->propose(3, nullptr, 0);
+    b.again.clear();
+    b.core->step(b.append_ok(3, t, 1));  // 3 replicates from 2 now
+    b.core->flush();
+    if (change) {
+      EXPECT_TRUE(b.again.empty());
+      std::size_t entries_to3 = 0;
+      for (const Message& m : b.take(MsgType::kAppendEntries))
+        if (m.to == 3) entries_to3 += m.entries.size();
+      EXPECT_EQ(entries_to3, 4u);
+    } else {
+      ASSERT_EQ(b.again.size(), 1u);
+      EXPECT_EQ(b.again[0].count, 3u);
+    }
+  }
+}
+
 TEST(Replication, RejectionHintSkipsAWholeTerm) {
   Bench follower(2, {1, 3});
   follower.make();
