@@ -141,11 +141,17 @@ void Log::compact(Index i) {
     return;
   }
   const Term new_base_term = term_of(i);
-  for (Index k = base_index_ + 1; k <= i; ++k) payload_bytes_ -= len_of(k);
   // Chunks before the first kept entry's chunk hold only dropped entries.
   const Slot first_kept = slot(i + 1);
   const std::uint16_t first_kept_chunk = first_kept.block->chunk[first_kept.k];
   const std::uint32_t first_kept_offset = offset_of(i + 1, first_kept);
+  // Entries are packed: a chunk's [0, used) is its entries' payloads, so the
+  // dropped bytes run from first_offset_ in the first chunk to
+  // first_kept_offset in the first kept one (no walk over the entries).
+  std::size_t dropped_bytes = first_kept_offset;
+  dropped_bytes -= first_offset_;
+  for (std::uint16_t c = first_chunk_; c != first_kept_chunk; ++c) dropped_bytes += chunk(c).used;
+  payload_bytes_ -= dropped_bytes;
   while (first_chunk_ != first_kept_chunk) {
     recycle(std::move(chunks_.front()));
     chunks_.erase(chunks_.begin());

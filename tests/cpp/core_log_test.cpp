@@ -41,10 +41,13 @@ void expect_same_log(const Log& single, const Log& batched) {
   ASSERT_EQ(single.last_term(), batched.last_term());
   ASSERT_EQ(single.payload_bytes(), batched.payload_bytes());
   ASSERT_EQ(single.dirty_from(), batched.dirty_from());
+  std::size_t held = 0;  // payload_bytes() is kept without walking entries: check it
   for (Index i = single.base_index() + 1; i <= single.last_index(); ++i) {
     ASSERT_EQ(single.term_at(i), batched.term_at(i)) << "index " << i;
     expect_same_entry(single.at(i), batched.at(i), i);
+    held += single.at(i).len;
   }
+  ASSERT_EQ(single.payload_bytes(), held);
 }
 
 // Every Reader start point in a sample, read to the end, against at().
