@@ -13,8 +13,18 @@
  *   --mode w2   three servers on canonical's own libuv storage (raft_uv, each
  *               with its own directory under --data-dir) and TCP transport on
  *               127.0.0.1, one libuv loop; batches as in w1.
+ *   --snapshot-threshold N   0 (the default): no snapshots, the whole log is
+ *               retained.  N > 0: every server snapshots its FSM every N
+ *               applied entries and compacts its log down to the 1024 entries
+ *               before the snapshot (raft_set_snapshot_trailing, like libraft's
+ *               default snapshot_trailing), so memory stays bounded; a follower
+ *               that falls behind the leader's log is sent the snapshot.  The
+ *               RESULT line then also reports the threshold and how many
+ *               snapshots were taken, installed and sent (w1).
  * Every server's FSM checks that it applies entry k (id stamped in its first
- * bytes) k-th, so a run that loses or reorders entries fails. */
+ * bytes) k-th, so a run that loses or reorders entries fails.  Its state, and
+ * so its snapshot, is the number of entries applied (8 bytes, native order);
+ * restoring a snapshot sets that count, so the check goes on from there. */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
@@ -62,6 +72,8 @@ static uint64_t inflight_batches;
 static uint64_t apply_failures;
 static double sys_at_start; /* sys_seconds() when the timed part began */
 static double tail_ms;      /* W1: from the leader applying the last entry to all applying it */
+static unsigned snapshot_threshold; /* --snapshot-threshold; 0: no snapshots */
+static uint64_t restores;           /* snapshots restored into an FSM */
 
 /* ------------------------------------------------------------ arguments */
 
@@ -165,18 +177,35 @@ static int fsm_apply(struct raft_fsm* fsm, const struct raft_buffer* buf, void**
   return 0;
 }
 
+/* The FSM's whole state is its applied count (the next entry it expects is
+ * applied + 1).  fsm.version is 1 (no snapshot_finalize), so raft owns what
+ * this returns and releases it with raft_free once the snapshot is stored. */
 static int fsm_snapshot(struct raft_fsm* fsm, struct raft_buffer* bufs[], unsigned* n_bufs) {
-  (void)fsm;
-  *bufs = raft_malloc(sizeof **bufs);
-  if (*bufs == NULL) return RAFT_NOMEM;
-  (*bufs)[0].base = raft_malloc(8);
-  (*bufs)[0].len = 8;
+  const struct server* s = fsm->data;
+  struct raft_buffer* b = raft_malloc(sizeof *b);
+  void* state = raft_malloc(sizeof s->applied);
+  if (b == NULL || state == NULL) {
+    raft_free(b);
+    raft_free(state);
+    return RAFT_NOMEM;
+  }
+  memcpy(state, &s->applied, sizeof s->applied);
+  b[0].base = state;
+  b[0].len = sizeof s->applied;
+  *bufs = b;
   *n_bufs = 1;
   return 0;
 }
 
+/* Takes ownership of buf->base only on success: when restore fails, canonical
+ * raft frees the buffer itself (installSnapshotCb, raft_start). */
 static int fsm_restore(struct raft_fsm* fsm, struct raft_buffer* buf) {
-  (void)fsm;
+  struct server* s = fsm->data;
+  uint64_t applied;
+  if (buf->base == NULL || buf->len != sizeof applied) return RAFT_INVALID;
+  memcpy(&applied, buf->base, sizeof applied);
+  s->applied = applied;
+  restores++;
   raft_free(buf->base);
   return 0;
 }
@@ -191,12 +220,18 @@ static void setup_server(unsigned i) {
   s->fsm.restore = fsm_restore;
 }
 
-/* The same timing as libraft's defaults; no snapshots (the log is retained,
- * as in libraft, which has no compaction yet). */
+/* The same timing as libraft's defaults.  By default no snapshots (the log
+ * is retained); with --snapshot-threshold N a snapshot every N entries and
+ * 1024 trailing entries kept, as libraft's snapshot_trailing default. */
 static void tune(struct raft* r) {
   raft_set_election_timeout(r, (unsigned)arg_num("election-ms", 150));
   raft_set_heartbeat_timeout(r, (unsigned)arg_num("heartbeat-ms", 50));
-  raft_set_snapshot_threshold(r, UINT_MAX);
+  if (snapshot_threshold == 0) {
+    raft_set_snapshot_threshold(r, UINT_MAX);
+  } else {
+    raft_set_snapshot_threshold(r, snapshot_threshold);
+    raft_set_snapshot_trailing(r, 1024);
+  }
 }
 
 /* ------------------------------------------------------------ proposals */
@@ -290,6 +325,7 @@ struct run {
   size_t n_lat;
   unsigned long syncs;
   bool durable;
+  const struct mio_cluster* cluster; /* W1: its snapshot counters */
 };
 
 static void report(const struct run* r) {
@@ -318,6 +354,15 @@ static void report(const struct run* r) {
   if (r->n_lat > 0)
     printf(" p50_us=%.6g p99_us=%.6g", percentile(r->lat, r->n_lat, 50),
            percentile(r->lat, r->n_lat, 99));
+  if (snapshot_threshold != 0) {
+    printf(" snapshot_threshold=%u restores=%llu", snapshot_threshold,
+           (unsigned long long)restores);
+    if (r->cluster != NULL)
+      printf(" snapshots_taken=%llu snapshots_installed=%llu snapshots_sent=%llu",
+             (unsigned long long)r->cluster->snapshots_put,
+             (unsigned long long)r->cluster->snapshots_installed,
+             (unsigned long long)r->cluster->snapshots_sent);
+  }
   printf("\n");
   fflush(stdout);
 }
@@ -399,7 +444,8 @@ static int mode_w1(void) {
                   lat,
                   n_lat,
                   0,
-                  false};
+                  false,
+                  &cluster};
   const char* label = arg_str("label", NULL);
   if (label != NULL) r.workload = label;
   report(&r);
@@ -502,7 +548,8 @@ static int mode_w2(void) {
                   NULL,
                   0,
                   bench_fdatasync_calls() - syncs0,
-                  true};
+                  true,
+                  NULL};
   report(&r);
 
   for (unsigned i = 0; i < n_servers; i++) raft_close(&servers[i].raft, close_cb);
@@ -520,6 +567,9 @@ int main(int argc, char** argv) {
   entry_size = (size_t)arg_num("size", 64);
   if (n_servers < 1 || n_servers > MIO_MAX_SERVERS) die("--nodes must be 1..8", "");
   if (entry_size == 0) die("--size must be at least 1", "");
+  const uint64_t threshold = arg_num("snapshot-threshold", 0);
+  if (threshold > UINT_MAX) die("--snapshot-threshold must be 0..4294967295", "");
+  snapshot_threshold = (unsigned)threshold;
   base_rss_kib = current_rss_kib();
   const char* mode = arg_str("mode", "w1");
   if (strcmp(mode, "w1") == 0) return mode_w1();

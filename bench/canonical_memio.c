@@ -24,10 +24,12 @@ struct mio_event {
     struct {
       struct raft_io_snapshot_put* req;
       raft_io_snapshot_put_cb cb;
+      struct mio_snapshot* copy; /* becomes the stored snapshot on completion */
     } put;
     struct {
       struct raft_io_snapshot_get* req;
       raft_io_snapshot_get_cb cb;
+      struct raft_snapshot* snapshot; /* handed to raft, which frees it; NULL: none */
     } get;
     struct raft_message msg;
   } u;
@@ -157,6 +159,85 @@ static struct raft_entry* copy_entries(const struct raft_entry* src, unsigned n)
   return dst;
 }
 
+/* A configuration copy whose memory raft can release (raft_configuration_add
+ * allocates with raft_malloc). */
+static int copy_conf(const struct raft_configuration* src, struct raft_configuration* dst) {
+  raft_configuration_init(dst);
+  for (unsigned i = 0; i < src->n; i++) {
+    const struct raft_server* s = &src->servers[i];
+    int rv = raft_configuration_add(dst, s->id, s->address, s->role);
+    if (rv != 0) {
+      raft_configuration_close(dst);
+      return rv;
+    }
+  }
+  return 0;
+}
+
+/* A raft_malloc'ed copy of len bytes (at least one byte is allocated). */
+static void* copy_bytes(const void* src, size_t len) {
+  void* p = raft_malloc(len > 0 ? len : 1);
+  if (p != NULL && len > 0) memcpy(p, src, len);
+  return p;
+}
+
+static void snapshot_free(struct mio_snapshot* s) {
+  if (s == NULL) return;
+  raft_configuration_close(&s->conf);
+  raft_free(s->data.base);
+  raft_free(s);
+}
+
+/* The io's own copy of a snapshot raft asks to store: raft keeps ownership of
+ * what it passes (it frees a snapshot it took once the put completes, and
+ * hands an installed snapshot's data to the FSM). */
+static struct mio_snapshot* snapshot_store(const struct raft_snapshot* src) {
+  struct mio_snapshot* s = raft_calloc(1, sizeof *s);
+  if (s == NULL) return NULL;
+  size_t total = 0;
+  for (unsigned i = 0; i < src->n_bufs; i++) total += src->bufs[i].len;
+  s->data.base = raft_malloc(total > 0 ? total : 1);
+  if (s->data.base == NULL || copy_conf(&src->configuration, &s->conf) != 0) {
+    raft_free(s->data.base);
+    raft_free(s);
+    return NULL;
+  }
+  char* cursor = s->data.base;
+  for (unsigned i = 0; i < src->n_bufs; i++) {
+    if (src->bufs[i].len > 0) memcpy(cursor, src->bufs[i].base, src->bufs[i].len);
+    cursor += src->bufs[i].len;
+  }
+  s->data.len = total;
+  s->index = src->index;
+  s->term = src->term;
+  s->conf_index = src->configuration_index;
+  return s;
+}
+
+/* What snapshot_get hands raft: one raft_malloc'ed snapshot with exactly one
+ * buffer, all of which raft releases (snapshotDestroy: the configuration, the
+ * buffer, the bufs array and the struct itself). */
+static struct raft_snapshot* snapshot_load(const struct mio_snapshot* s) {
+  struct raft_snapshot* out = raft_calloc(1, sizeof *out);
+  struct raft_buffer* bufs = raft_malloc(sizeof *bufs);
+  void* data = copy_bytes(s->data.base, s->data.len);
+  if (out == NULL || bufs == NULL || data == NULL ||
+      copy_conf(&s->conf, &out->configuration) != 0) {
+    raft_free(data);
+    raft_free(bufs);
+    raft_free(out);
+    return NULL;
+  }
+  out->index = s->index;
+  out->term = s->term;
+  out->configuration_index = s->conf_index;
+  bufs[0].base = data;
+  bufs[0].len = s->data.len;
+  out->bufs = bufs;
+  out->n_bufs = 1;
+  return out;
+}
+
 static int m_send(struct raft_io* io, struct raft_io_send* req, const struct raft_message* message,
                   raft_io_send_cb cb) {
   struct mio* m = impl(io);
@@ -173,7 +254,17 @@ static int m_send(struct raft_io* io, struct raft_io_send* req, const struct raf
     d.u.msg.append_entries.entries =
         copy_entries(message->append_entries.entries, message->append_entries.n_entries);
   } else if (message->type == RAFT_IO_INSTALL_SNAPSHOT) {
-    die("install snapshot is not supported (snapshots are disabled in the benchmark)");
+    /* The receiver owns the data and the configuration (raft frees them, or
+     * hands the data to the FSM); the sender frees its own on completion. */
+    const struct raft_install_snapshot* src = &message->install_snapshot;
+    struct raft_install_snapshot* dst = &d.u.msg.install_snapshot;
+    dst->data.base = copy_bytes(src->data.base, src->data.len);
+    if (dst->data.base == NULL) return RAFT_NOMEM;
+    if (copy_conf(&src->conf, &dst->conf) != 0) {
+      raft_free(dst->data.base);
+      return RAFT_NOMEM;
+    }
+    c->snapshots_sent++;
   }
   push(c, &d);
   struct mio_event s;
@@ -206,29 +297,46 @@ static int m_truncate(struct raft_io* io, raft_index index) {
   return 0;
 }
 
+/* trailing > 0: a snapshot this server took (raft compacts its in-memory log
+ * when the put completes; this io stores no log, so nothing to delete).
+ * trailing == 0: a snapshot installed from the leader, replacing the whole log
+ * (again nothing stored to discard).  Either way the copy becomes the server's
+ * latest snapshot when the request completes. */
 static int m_snapshot_put(struct raft_io* io, unsigned trailing, struct raft_io_snapshot_put* req,
                           const struct raft_snapshot* snapshot, raft_io_snapshot_put_cb cb) {
-  (void)trailing;
-  (void)snapshot;
+  struct mio* m = impl(io);
+  struct mio_snapshot* copy = snapshot_store(snapshot);
+  if (copy == NULL) return RAFT_NOMEM;
+  if (trailing > 0)
+    m->cluster->snapshots_put++;
+  else
+    m->cluster->snapshots_installed++;
   struct mio_event e;
   memset(&e, 0, sizeof e);
   e.type = EV_SNAP_PUT;
-  e.to = impl(io);
+  e.to = m;
   e.u.put.req = req;
   e.u.put.cb = cb;
-  push(impl(io)->cluster, &e);
+  e.u.put.copy = copy;
+  push(m->cluster, &e);
   return 0;
 }
 
+/* The latest snapshot whose put has completed, i.e. the one raft's log
+ * agrees with, copied now and handed over on a later turn. */
 static int m_snapshot_get(struct raft_io* io, struct raft_io_snapshot_get* req,
                           raft_io_snapshot_get_cb cb) {
+  struct mio* m = impl(io);
+  struct raft_snapshot* snapshot = NULL;
+  if (m->snapshot != NULL && (snapshot = snapshot_load(m->snapshot)) == NULL) return RAFT_NOMEM;
   struct mio_event e;
   memset(&e, 0, sizeof e);
   e.type = EV_SNAP_GET;
-  e.to = impl(io);
+  e.to = m;
   e.u.get.req = req;
   e.u.get.cb = cb;
-  push(impl(io)->cluster, &e);
+  e.u.get.snapshot = snapshot;
+  push(m->cluster, &e);
   return 0;
 }
 
@@ -281,7 +389,11 @@ int mio_init(struct mio_cluster* c, unsigned n, struct raft_io* ios, bool virtua
 void mio_close(struct mio_cluster* c) {
   free(c->ring);
   c->ring = NULL;
-  for (unsigned i = 0; i < c->n; i++) raft_free(c->servers[i].conf.base);
+  for (unsigned i = 0; i < c->n; i++) {
+    raft_free(c->servers[i].conf.base);
+    snapshot_free(c->servers[i].snapshot);
+    c->servers[i].snapshot = NULL;
+  }
 }
 
 static void fire(struct mio_cluster* c, struct mio_event* e) {
@@ -297,10 +409,12 @@ static void fire(struct mio_cluster* c, struct mio_event* e) {
       e->to->recv_cb(e->to->io, &e->u.msg);
       break;
     case EV_SNAP_PUT:
+      snapshot_free(e->to->snapshot);
+      e->to->snapshot = e->u.put.copy;
       e->u.put.cb(e->u.put.req, 0);
       break;
     case EV_SNAP_GET:
-      e->u.get.cb(e->u.get.req, NULL, RAFT_NOTFOUND);
+      e->u.get.cb(e->u.get.req, e->u.get.snapshot, e->u.get.snapshot != NULL ? 0 : RAFT_NOTFOUND);
       break;
   }
 }

@@ -13,8 +13,16 @@
  *   network  a send copies the message's entries into one new batch (the
  *            receiver takes ownership of it, as with canonical's own stub
  *            and uv transports) and queues the delivery; no encoding.
+ *   snapshots  snapshot_put stores a copy of the snapshot (metadata, its
+ *            configuration and its data in one buffer) as the server's latest,
+ *            both a snapshot the server took (trailing > 0) and one it installs
+ *            from its leader (trailing == 0); there is no stored log to
+ *            truncate.  snapshot_get hands raft a fresh copy (raft frees it).
+ *            An InstallSnapshot message is copied like AppendEntries: the
+ *            receiver owns the data and the configuration it is given.
  *   time     milliseconds from a real or a virtual clock (see mio_clock).
- * Everything runs on one thread: mio_run() pops events in FIFO order. */
+ * Everything runs on one thread: mio_run() pops events in FIFO order; every
+ * asynchronous request completes on a later turn. */
 #ifndef BENCH_CANONICAL_MEMIO_H
 #define BENCH_CANONICAL_MEMIO_H
 
@@ -25,6 +33,15 @@
 #define MIO_MAX_SERVERS 8
 
 struct mio_cluster;
+
+/* A stored snapshot (owned by the io, allocated with raft_malloc). */
+struct mio_snapshot {
+  raft_index index;
+  raft_term term;
+  struct raft_configuration conf;
+  raft_index conf_index;
+  struct raft_buffer data; /* every buffer of the snapshot, concatenated */
+};
 
 /* One server's io; raft_io.impl points here. */
 struct mio {
@@ -40,6 +57,7 @@ struct mio {
   raft_io_tick_cb tick_cb;
   raft_io_recv_cb recv_cb;
   uint64_t rng;
+  struct mio_snapshot* snapshot; /* latest stored, NULL when none */
 };
 
 struct mio_event;
@@ -52,7 +70,10 @@ struct mio_cluster {
   bool virtual_clock;
   uint64_t start_ns;
   raft_time vnow;
-  uint64_t messages; /* deliveries so far */
+  uint64_t messages;            /* deliveries so far */
+  uint64_t snapshots_put;       /* snapshot_put of a snapshot taken (trailing > 0) */
+  uint64_t snapshots_installed; /* snapshot_put of one received (trailing == 0) */
+  uint64_t snapshots_sent;      /* InstallSnapshot messages sent */
 };
 
 /* Set up n servers' raft_io structs (ios[i] for server id i + 1). */

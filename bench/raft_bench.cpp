@@ -58,6 +58,7 @@ ClusterConfig config_from(const Args& a) {
   c.max_queue_bytes = a.num("max-queue-bytes", 0);
   c.max_inflight = static_cast<std::uint32_t>(a.num("max-inflight", 0));
   c.max_batch_bytes = static_cast<std::uint32_t>(a.num("max-batch-bytes", 0));
+  c.snapshot_interval = a.num("snapshot-interval", 0);
   c.check_quorum = a.num("check-quorum", 1) != 0;
   c.pre_vote = a.num("pre-vote", 1) != 0;
   return c;

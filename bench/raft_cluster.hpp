@@ -26,6 +26,7 @@ struct ClusterConfig {
   std::uint64_t max_queue_bytes = 0;  // 0: the library's defaults for these three
   std::uint32_t max_inflight = 0;
   std::uint32_t max_batch_bytes = 0;
+  std::uint64_t snapshot_interval = 0;  // 0: no snapshots (the log is retained)
   std::uint64_t seed = 0x5eed;
   int check_quorum = 1;
   int pre_vote = 1;

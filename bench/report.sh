@@ -17,6 +17,8 @@ OUT=${OUT:-build/bench}
 DATA=${DATA:-$OUT/data}
 REPEAT=${REPEAT:-3}
 W1_ENTRIES=${W1_ENTRIES:-1000000}
+# W1 with compaction: both libraries snapshot every this many entries.
+COMPACT_EVERY=${COMPACT_EVERY:-100000}
 WINDOW_ENTRIES=${WINDOW_ENTRIES:-200000}
 LAT_ENTRIES=${LAT_ENTRIES:-100000}
 RUN_LAT_ENTRIES=${RUN_LAT_ENTRIES:-20000}
@@ -140,6 +142,10 @@ say "- W1: $W1_ENTRIES x 64 B, everything proposed at once"
 pair o.w1 "$OURS" --mode w1 --entries "$W1_ENTRIES" $OURS_ARGS -- \
      p.w1 "$PEER" --mode w1 --entries "$W1_ENTRIES" $PEER_ARGS
 
+say "- W1 with compaction: a snapshot every $COMPACT_EVERY entries (chunks reused, no retained log)"
+pair o.w1c "$OURS" --mode w1 --entries "$W1_ENTRIES" --snapshot-interval "$COMPACT_EVERY" $OURS_ARGS -- \
+     p.w1c "$PEER" --mode w1 --entries "$W1_ENTRIES" --snapshot-threshold "$COMPACT_EVERY" $PEER_ARGS
+
 say "- W1: window of 64"
 pair o.win "$OURS" --mode w1 --window 64 --entries "$WINDOW_ENTRIES" $OURS_ARGS -- \
      p.win "$PEER" --mode w1 --window 64 --entries "$WINDOW_ENTRIES" $PEER_ARGS
@@ -214,6 +220,9 @@ metric "W1 all at once: peak RSS ($(fmt count "$W1_ENTRIES") entries retained x 
 metric "W1 all at once: bytes per entry per node beyond payload" num lower o.w1 p.w1 \
   overhead_per_entry "" ""
 metric "W1 all at once: page faults per entry" num lower o.w1 p.w1 minflt_per_entry "" ""
+metric "W1 with compaction every $(fmt count "$COMPACT_EVERY"): entries/s" rate higher o.w1c p.w1c entries_per_s "" ""
+metric "W1 with compaction: peak RSS" mib lower o.w1c p.w1c peak_rss_mib "" ""
+metric "W1 with compaction: page faults per entry" num lower o.w1c p.w1c minflt_per_entry "" ""
 metric "W1 instructions per committed entry (callgrind)" num lower o.cg p.cg instr_per_entry \
   "<= 500" "o <= 500"
 metric "  the same, memcpy/memset without rep movsb/stosb" num lower o.cgnorep p.cgnorep \
