@@ -52,9 +52,9 @@ class Core {
   // Append a transition if leader (reports kQueued) and return true;
   // otherwise report kAbandonedNotLeader and return false.
   bool propose(std::uint64_t id, const std::uint8_t* data, std::size_t len);
-  // The same for each of `batch` in order (id, data and len; term and type
-  // are set here): the log takes them in one append.
-  void propose(std::vector<EntryView>& batch);
+  // The same for each of n proposals in order, whose payloads lie in
+  // `base`: the log takes them in one append.
+  void propose(const std::uint8_t* base, const Proposal* items, std::size_t n);
   // Send what became sendable during this turn (new entries, acks that
   // opened a follower's window).  The driver calls it once per turn, so
   // that all proposals of a turn travel in one AppendEntries per follower.

@@ -40,7 +40,8 @@ void Log::new_chunk(std::size_t len) {
   refresh_tail();
 }
 
-void Log::append(const EntryView* entries, std::size_t n) {
+template <typename EntryAt>
+void Log::append_each(std::size_t n, EntryAt entry_at) {
   if (n == 0) return;
   ++generation_;
   if (dirty_from_ == 0) dirty_from_ = last_index() + 1;
@@ -61,7 +62,7 @@ void Log::append(const EntryView* entries, std::size_t n) {
   std::size_t count = count_;
   std::size_t added = 0;
   for (std::size_t j = 0; j < n; ++j) {
-    const EntryView& e = entries[j];
+    const EntryView e = entry_at(j);
     if (!have_run || e.term != term) {
       term = e.term;
       have_run = true;
@@ -97,6 +98,16 @@ void Log::append(const EntryView* entries, std::size_t n) {
   tail_->used = used;
   count_ = count;
   payload_bytes_ += added;
+}
+
+void Log::append(const EntryView* entries, std::size_t n) {
+  append_each(n, [entries](std::size_t j) { return entries[j]; });
+}
+
+void Log::append(Term term, const std::uint8_t* base, const Proposal* items, std::size_t n) {
+  append_each(n, [term, base, items](std::size_t j) {
+    return EntryView{term, EntryType::kCommand, items[j].id, base + items[j].offset, items[j].len};
+  });
 }
 
 void Log::add_block() {

@@ -59,6 +59,9 @@ class Log {
   // proposals).
   void append(const EntryView* entries, std::size_t n);
   void append(const EntryView& e) { append(&e, 1); }
+  // Appends n commands of one term whose payloads lie in `base` (a turn's
+  // proposals, straight from the driver's queue).
+  void append(Term term, const std::uint8_t* base, const Proposal* items, std::size_t n);
   void append(Term term, EntryType type, std::uint64_t id, const std::uint8_t* data,
               std::size_t len) {
     const EntryView e{term, type, id, data, len};
@@ -154,6 +157,9 @@ class Log {
   void new_chunk(std::size_t len);
   // The next metadata block (a spare one if any).
   void add_block();
+  // Both appends: entry_at(j) gives the j-th new entry (an EntryView).
+  template <typename EntryAt>
+  void append_each(std::size_t n, EntryAt entry_at);
   // chunks_ changed: re-point tail_.
   void refresh_tail() { tail_ = chunks_.empty() ? nullptr : &chunks_.back(); }
 

@@ -29,6 +29,14 @@ struct EntryView {
   std::size_t len = 0;
 };
 
+// A proposal waiting in a driver's buffer: `len` bytes at `offset` from the
+// buffer's start (an offset, not a pointer: the buffer may move as it grows
+// while proposals arrive).
+struct Proposal {
+  std::uint64_t id;
+  std::size_t offset, len;
+};
+
 // An upper bound on the bytes the wire format spends on one entry besides
 // its payload.  The leader counts it against max_batch_bytes, so that a batch
 // of tiny entries cannot grow a frame past what receivers accept.

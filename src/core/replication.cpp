@@ -30,16 +30,12 @@ bool Core::propose(std::uint64_t id, const std::uint8_t* data, std::size_t len) 
   return true;
 }
 
-void Core::propose(std::vector<EntryView>& batch) {
+void Core::propose(const std::uint8_t* base, const Proposal* items, std::size_t n) {
   if (role_ != Role::kLeader || config_.track_transitions) {
-    for (const EntryView& e : batch) propose(e.id, e.data, e.len);
+    for (std::size_t j = 0; j < n; ++j) propose(items[j].id, base + items[j].offset, items[j].len);
     return;
   }
-  for (EntryView& e : batch) {
-    e.term = term_;
-    e.type = EntryType::kCommand;
-  }
-  log_.append(batch.data(), batch.size());
+  log_.append(term_, base, items, n);
   if (progress_.empty()) maybe_commit();
 }
 

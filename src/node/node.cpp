@@ -364,15 +364,8 @@ int Node::turn(std::uint64_t now_ms, std::uint64_t* next_deadline_ms) {
   bool more = false;
   const int rc = receive_messages(&more);
   core_->tick(now_ms);
-  proposals_.clear();
-  for (const auto& item : batch_.items) {
-    EntryView v;
-    v.id = item.id;
-    v.data = batch_.bytes.data() + item.offset;
-    v.len = item.len;
-    proposals_.push_back(v);
-  }
-  if (!proposals_.empty()) core_->propose(proposals_);
+  if (!batch_.items.empty())
+    core_->propose(batch_.bytes.data(), batch_.items.data(), batch_.items.size());
   core_->flush();
   // Nothing leaves before it is durable: a vote or an acknowledgement sent
   // ahead of its fsync could be forgotten by a crash (one fsync per turn).

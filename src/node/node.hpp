@@ -149,7 +149,6 @@ class Node final : private core::Effects {
   };
   std::vector<Report> reports_;
   ProposalQueue::Batch batch_;
-  std::vector<EntryView> proposals_;  // batch_ as the core takes it
   raft_storage storage_;
   const bool builtin_storage_;   // ours to describe errors of (file storage)
   const bool memory_storage_;    // nothing to persist

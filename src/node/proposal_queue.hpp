@@ -7,16 +7,14 @@
 #include <cstring>
 #include <vector>
 
+#include "core/message.hpp"
 #include "node/frame_buffer.hpp"
 
 namespace raft::node {
 
 class ProposalQueue {
  public:
-  struct Item {
-    std::uint64_t id;
-    std::size_t offset, len;
-  };
+  using Item = Proposal;  // the core takes a batch as it is queued
   struct Batch {
     std::vector<Item> items;
     FrameBuffer bytes;

@@ -161,6 +161,38 @@ TEST(LogBatchAppend, TermZeroEntriesStillGetATermRun) {
   EXPECT_EQ(reader.next().term, 0u);
 }
 
+// A turn's proposals, appended straight from the queue's buffer (offsets
+// into it), leave the log that appending them as entries leaves.
+TEST(LogBatchAppend, ProposalsFromABufferMatchEntryAppends) {
+  std::mt19937_64 rng(7);
+  Log from_views, from_buffer;
+  std::uint64_t next_id = 1;
+  for (int round = 0; round < 30; ++round) {
+    const Term term = 1 + round / 10;
+    const std::size_t n = 1 + rng() % 3000;
+    std::vector<std::uint8_t> buffer;
+    std::vector<Proposal> items(n);
+    for (auto& item : items) {
+      const std::size_t len = rng() % 8 == 0 ? 0 : rng() % 200;
+      const std::vector<std::uint8_t> p = payload_of(next_id, len);
+      item = Proposal{next_id++, buffer.size(), len};
+      buffer.insert(buffer.end(), p.begin(), p.end());
+    }
+    std::vector<EntryView> views(n);
+    for (std::size_t k = 0; k < n; ++k)
+      views[k] = EntryView{term, EntryType::kCommand, items[k].id, buffer.data() + items[k].offset,
+                           items[k].len};
+    from_views.append(views.data(), n);
+    from_buffer.append(term, buffer.data(), items.data(), n);
+    if (round % 7 == 6) {
+      const Index upto = from_views.last_index() - rng() % 100;
+      from_views.compact(upto);
+      from_buffer.compact(upto);
+    }
+    expect_same_log(from_views, from_buffer);
+  }
+}
+
 TEST(LogBatchAppend, EmptyBatchChangesNothing) {
   Log log;
   log.append(nullptr, 0);
