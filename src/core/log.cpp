@@ -82,15 +82,14 @@ void Log::append_each(std::size_t n, EntryAt entry_at) {
       block = blocks_[slot / kBlockEntries].get();
       k = slot % kBlockEntries;
     }
-    const auto offset = static_cast<std::uint32_t>(used);
-    copy_bytes(bytes + offset, e.data, e.len);
+    if (count == 0) first_offset_ = static_cast<std::uint32_t>(used);
+    copy_bytes(bytes + used, e.data, e.len);
     used += e.len;
     room -= e.len;
     added += e.len;
-    if (count == 0) first_offset_ = offset;
     block->id[k] = e.id;
     block->end_type[k] =
-        (offset + static_cast<std::uint32_t>(e.len)) | (e.type == EntryType::kNoop ? kNoopBit : 0);
+        static_cast<std::uint32_t>(used) | (e.type == EntryType::kNoop ? kNoopBit : 0);
     block->chunk[k] = chunk_id;
     ++k;
     ++count;
