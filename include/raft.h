@@ -431,8 +431,9 @@ typedef struct raft_proposal {
  * proposal that fails and returns its error; *queued (optional) is set to
  * how many were queued, a prefix of the array, which goes ahead as if
  * proposed one by one.  RAFT_EBUSY with *queued > 0 means the queue filled
- * part way: resubmit the rest later.  n == 0 queues nothing and returns
- * RAFT_OK; proposals may be NULL only then.  Errors: as raft_node_propose. */
+ * part way: resubmit the rest later.  RAFT_ENOMEM queues none of the batch
+ * (*queued is 0).  n == 0 queues nothing and returns RAFT_OK; proposals may
+ * be NULL only then.  Errors: as raft_node_propose. */
 RAFT_API int raft_node_propose_batch(raft_node* node, const raft_proposal* proposals, size_t n,
                                      size_t* queued);
 

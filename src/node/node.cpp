@@ -191,6 +191,32 @@ int Node::admit(const void* data, std::size_t len) const {
   return RAFT_OK;
 }
 
+std::size_t Node::admit_prefix(const raft_proposal* proposals, std::size_t n, int* rc,
+                               std::size_t* payload) const {
+  // admit() for each in turn, with the queue's fill level as it would be.
+  std::uint64_t queued = queue_.bytes();
+  std::size_t bytes = 0;
+  std::size_t k = 0;
+  *rc = RAFT_OK;
+  for (; k < n; ++k) {
+    const raft_proposal& p = proposals[k];
+    if (p.data == nullptr && p.len > 0) {
+      *rc = RAFT_EINVAL;
+    } else if (p.len > limits_.max_entry_bytes) {
+      *rc = RAFT_ETOOBIG;
+    } else if (stopped_) {
+      *rc = RAFT_ESHUTDOWN;
+    } else if (queued + ProposalQueue::cost(p.len) > limits_.max_queue_bytes) {
+      *rc = RAFT_EBUSY;
+    }
+    if (*rc != RAFT_OK) break;
+    queued += ProposalQueue::cost(p.len);
+    bytes += p.len;
+  }
+  *payload = bytes;
+  return k;
+}
+
 // The error of a refused proposal of `len` bytes, `index` of a batch of n.
 int Node::refuse(int rc, std::size_t len, std::size_t index, std::size_t n) {
   const std::string at =
@@ -236,15 +262,13 @@ int Node::propose_batch(const raft_proposal* proposals, std::size_t n, std::size
   bool wake = false;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    // Out of memory part way must still report the prefix that was queued
-    // (it will be proposed): the caller would otherwise propose it twice.
+    // The prefix that passes admit(), then queued in one go: its memory is
+    // reserved first, so out of memory queues none of it (done stays 0).
+    std::size_t payload = 0;
+    const std::size_t fit = admit_prefix(proposals, n, &rc, &payload);
     try {
-      for (; done < n; ++done) {
-        const raft_proposal& p = proposals[done];
-        rc = admit(p.data, p.len);
-        if (rc != RAFT_OK) break;
-        queue_.push(p.id, p.data, p.len);
-      }
+      queue_.push_all(proposals, fit, payload);
+      done = fit;
     } catch (const std::bad_alloc&) {
       rc = RAFT_ENOMEM;
     }
@@ -255,7 +279,7 @@ int Node::propose_batch(const raft_proposal* proposals, std::size_t n, std::size
   }
   if (wake) wake_.notify_one();
   if (queued != nullptr) *queued = done;
-  if (rc == RAFT_ENOMEM) return fail(rc, "propose: out of memory at proposal %zu", done);
+  if (rc == RAFT_ENOMEM) return fail(rc, "propose: out of memory queuing a batch of %zu", n);
   return rc == RAFT_OK ? RAFT_OK : refuse(rc, proposals[done].len, done, n);
 }
 

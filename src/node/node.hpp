@@ -94,6 +94,10 @@ class Node final : private core::Effects {
   int turn(std::uint64_t now_ms, std::uint64_t* next_deadline_ms);
   class Driving;  // RAII: leave() when poll/run ends, however it ends
   int admit(const void* data, std::size_t len) const;
+  // How many of `proposals` admit() would take one after the other; *rc is
+  // why the next one would not be (RAFT_OK: all fit), *payload their bytes.
+  std::size_t admit_prefix(const raft_proposal* proposals, std::size_t n, int* rc,
+                           std::size_t* payload) const;
   int refuse(int rc, std::size_t len, std::size_t index, std::size_t n);
   // run(): wait up to busy_poll_us for new work without sleeping.
   void busy_poll();

@@ -3,12 +3,14 @@
 // sides reuse their buffers and nothing is allocated per proposal once warm.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
 #include <vector>
 
 #include "core/message.hpp"
 #include "node/frame_buffer.hpp"
+#include "raft.h"
 
 namespace raft::node {
 
@@ -37,6 +39,28 @@ class ProposalQueue {
     if (len > 0) std::memcpy(pending_.bytes.append(len), data, len);
     pending_.items.push_back(Item{id, offset, len});
     accounted_ += cost(len);
+  }
+
+  // Queue proposals[0..n-1], whose payloads add up to `payload` bytes.
+  // Memory for all of them is reserved before anything is queued, so a
+  // std::bad_alloc leaves the queue as it was.
+  void push_all(const raft_proposal* proposals, std::size_t n, std::size_t payload) {
+    if (n == 0) return;
+    std::vector<Item>& items = pending_.items;
+    // Geometric growth, as push_back's: reserve(size + n) for every batch
+    // would reallocate (and copy) on each one.
+    if (items.capacity() - items.size() < n)
+      items.reserve(std::max(items.size() + n, 2 * items.capacity()));
+    std::size_t offset = pending_.bytes.size();
+    std::uint8_t* dst = pending_.bytes.append(payload);
+    for (std::size_t k = 0; k < n; ++k) {
+      const raft_proposal& p = proposals[k];
+      if (p.len > 0) std::memcpy(dst, p.data, p.len);
+      dst += p.len;
+      items.push_back(Item{p.id, offset, p.len});
+      offset += p.len;
+      accounted_ += cost(p.len);
+    }
   }
 
   // Move everything queued into `out` (which must be empty).
