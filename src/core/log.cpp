@@ -2,8 +2,10 @@
 
 #include <algorithm>
 #include <cstring>
+#include <new>
 
 #include "common/copy_bytes.hpp"
+#include "common/page_memory.hpp"
 
 namespace raft::core {
 
@@ -33,7 +35,9 @@ void Log::new_chunk(std::size_t len) {
     spare_chunks_.pop_back();
   } else {
     c.capacity = len > kChunkBytes ? len : kChunkBytes;
-    c.bytes.reset(new std::uint8_t[c.capacity]);  // not zero-filled: always written first
+    // A log that filled a chunk is taking entries in volume: map the next
+    // one's pages up front (see page_memory.hpp).
+    c.bytes = allocate_pages(c.capacity, !chunks_.empty());
   }
   c.used = 0;
   chunks_.push_back(std::move(c));
@@ -114,7 +118,12 @@ void Log::add_block() {
     blocks_.push_back(std::move(spare_blocks_.back()));
     spare_blocks_.pop_back();
   } else {
-    blocks_.emplace_back(new Block);  // not zero-filled: always written first
+    PageMemory pages = allocate_pages(sizeof(Block), !blocks_.empty());
+    // Not zero-filled (default-initialised arrays): always written first.
+    Block* block = new (pages.get()) Block;
+    const BlockFree free_block{pages.get_deleter()};
+    pages.release();
+    blocks_.emplace_back(block, free_block);
   }
 }
 

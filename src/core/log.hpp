@@ -8,6 +8,7 @@
 #include <memory>
 #include <vector>
 
+#include "common/page_memory.hpp"
 #include "core/message.hpp"
 
 namespace raft::core {
@@ -118,7 +119,7 @@ class Log {
     std::size_t k;
   };
   struct Chunk {
-    std::unique_ptr<std::uint8_t[]> bytes;
+    PageMemory bytes;
     std::size_t capacity = 0;
     std::size_t used = 0;
   };
@@ -169,8 +170,14 @@ class Log {
   std::size_t count_ = 0;           // entries held
   std::size_t head_ = 0;            // slot of the first entry in blocks_[0]
   std::uint32_t first_offset_ = 0;  // where the first entry held starts in its chunk
-  std::vector<std::unique_ptr<Block>> blocks_;
-  std::vector<std::unique_ptr<Block>> spare_blocks_;
+  // Blocks live in page memory too (57 KiB each), hence the deleter.
+  struct BlockFree {
+    PageMemoryFree pages;
+    void operator()(Block* b) const noexcept { pages(reinterpret_cast<std::uint8_t*>(b)); }
+  };
+  using BlockPtr = std::unique_ptr<Block, BlockFree>;
+  std::vector<BlockPtr> blocks_;
+  std::vector<BlockPtr> spare_blocks_;
   std::vector<TermRun> runs_;  // ascending; covers every entry held
   std::vector<Chunk> chunks_;
   std::uint16_t first_chunk_ = 0;    // id of chunks_[0]

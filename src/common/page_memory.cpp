@@ -1,0 +1,53 @@
+#include "common/page_memory.hpp"
+
+#include <new>
+
+#if defined(__linux__)
+#include <sys/mman.h>
+#endif
+
+// AddressSanitizer puts red zones around new[] blocks, not around mappings:
+// under it every buffer comes from new[], so overruns stay caught.
+#if defined(__SANITIZE_ADDRESS__)
+#define RAFT_PAGE_MEMORY_MAP 0
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define RAFT_PAGE_MEMORY_MAP 0
+#endif
+#endif
+#if !defined(RAFT_PAGE_MEMORY_MAP) && defined(__linux__)
+#define RAFT_PAGE_MEMORY_MAP 1
+#endif
+#if !defined(RAFT_PAGE_MEMORY_MAP)
+#define RAFT_PAGE_MEMORY_MAP 0
+#endif
+
+namespace raft {
+
+void PageMemoryFree::operator()(std::uint8_t* p) const noexcept {
+  if (p == nullptr) return;
+#if RAFT_PAGE_MEMORY_MAP
+  if (mapped) {
+    munmap(p, len);
+    return;
+  }
+#endif
+  delete[] p;
+}
+
+PageMemory allocate_pages(std::size_t len, bool populate) {
+#if RAFT_PAGE_MEMORY_MAP
+  if (populate) {
+    void* p = mmap(nullptr, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE,
+                   -1, 0);
+    if (p != MAP_FAILED)
+      return PageMemory(static_cast<std::uint8_t*>(p), PageMemoryFree{len, true});
+  }
+#else
+  (void)populate;
+#endif
+  // Not zero-filled: callers write before they read.
+  return PageMemory(new std::uint8_t[len], PageMemoryFree{len, false});
+}
+
+}  // namespace raft
