@@ -24,44 +24,6 @@
 
 namespace raft {
 
-#if RAFT_PAGE_MEMORY_MAP
-namespace {
-
-// Linux 5.14; older kernels refuse it and the pages fault in as touched.
-#ifndef MADV_POPULATE_WRITE
-#define MADV_POPULATE_WRITE 23
-#endif
-
-// A mapping of len bytes starting on a huge-page boundary, so that the
-// kernel can back it with 2 MiB pages (one allocation and one accounting
-// step for 512 small pages), populated.  Null if mmap fails.
-void* map_huge_aligned(std::size_t len) {
-  const std::size_t extra = kHugePageBytes;
-  void* raw =
-      mmap(nullptr, len + extra, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  if (raw == MAP_FAILED) return nullptr;
-  const auto start = reinterpret_cast<std::uintptr_t>(raw);
-  const std::uintptr_t aligned = (start + extra - 1) & ~std::uintptr_t{extra - 1};
-  const std::uintptr_t end = start + len + extra;
-  if (aligned > start) munmap(raw, aligned - start);
-  if (end > aligned + len) munmap(reinterpret_cast<void*>(aligned + len), end - (aligned + len));
-  void* p = reinterpret_cast<void*>(aligned);
-  // Advice only: without transparent huge pages (or on an old kernel) the
-  // mapping still works, with small pages faulted in as touched.
-  madvise(p, len, MADV_HUGEPAGE);
-  madvise(p, len, MADV_POPULATE_WRITE);
-  return p;
-}
-
-void* map_populated(std::size_t len) {
-  void* p =
-      mmap(nullptr, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
-  return p == MAP_FAILED ? nullptr : p;
-}
-
-}  // namespace
-#endif
-
 void PageMemoryFree::operator()(std::uint8_t* p) const noexcept {
   if (p == nullptr) return;
 #if RAFT_PAGE_MEMORY_MAP
@@ -75,9 +37,11 @@ void PageMemoryFree::operator()(std::uint8_t* p) const noexcept {
 
 PageMemory allocate_pages(std::size_t len, bool populate) {
 #if RAFT_PAGE_MEMORY_MAP
-  if (populate && len > 0) {
-    void* p = len % kHugePageBytes == 0 ? map_huge_aligned(len) : map_populated(len);
-    if (p != nullptr) return PageMemory(static_cast<std::uint8_t*>(p), PageMemoryFree{len, true});
+  if (populate) {
+    void* p = mmap(nullptr, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE,
+                   -1, 0);
+    if (p != MAP_FAILED)
+      return PageMemory(static_cast<std::uint8_t*>(p), PageMemoryFree{len, true});
   }
 #else
   (void)populate;

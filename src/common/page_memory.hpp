@@ -4,11 +4,10 @@
 // every few hundred microseconds.  Touched one page at a time, each 4 KiB
 // page costs a page fault (an exception, the memory cgroup's accounting, the
 // zeroing); asking for the whole range at once (MAP_POPULATE) lets the kernel
-// do the same work in one batch, and a multiple of 2 MiB on a 2 MiB boundary
-// can be backed by huge pages (512 small pages' bookkeeping in one step).  But a buffer that stays
-// mostly empty would then cost all of its pages: callers populate only when they know the buffer
-// will fill (a log's second chunk onwards).  Elsewhere than Linux, and without `populate`, this is
-// plain new[].
+// do the same work in one batch.  But a buffer that stays mostly empty would
+// then cost all of its pages: callers populate only when they know the
+// buffer will fill (a log's second chunk onwards).  Elsewhere than Linux, and
+// without `populate`, this is plain new[].
 #pragma once
 
 #include <cstddef>
@@ -16,9 +15,6 @@
 #include <memory>
 
 namespace raft {
-
-// Buffers whose size is a multiple of this are mapped on huge-page bounds.
-constexpr std::size_t kHugePageBytes = std::size_t{2} << 20;
 
 struct PageMemoryFree {
   std::size_t len = 0;

@@ -12,7 +12,7 @@ namespace raft::core {
 namespace {
 // Freed chunks kept for reuse: enough for a snapshot interval's worth of
 // churn at typical sizes without holding on to a burst's peak forever.
-constexpr std::size_t kMaxSpareChunks = 32;  // 64 MiB of 2 MiB chunks at most
+constexpr std::size_t kMaxSpareChunks = 64;
 constexpr std::size_t kMaxSpareBlocks = 64;
 }  // namespace
 

@@ -94,7 +94,7 @@ class Log {
   // blocks: growing the log never reallocates or copies what it holds (at
   // millions of entries per second, doubling a vector means page faults
   // and copies that cost more than Raft itself).
-  static constexpr std::size_t kChunkBytes = kHugePageBytes;  // one huge page when populated
+  static constexpr std::size_t kChunkBytes = std::size_t{1} << 20;
   static constexpr std::size_t kBlockEntries = 4096;
 
   // Entry metadata, a structure of arrays per block of entries: 14 bytes
@@ -146,7 +146,7 @@ class Log {
   }
   Term older_term(Index i) const;
   // Chunk ids are 16 bits and only their differences matter: the live
-  // chunks (each at least 2 MiB) never number 65,536.
+  // chunks (each at least 1 MiB) never number 65,536.
   Chunk& chunk(std::uint16_t id) { return chunks_[static_cast<std::uint16_t>(id - first_chunk_)]; }
   const Chunk& chunk(std::uint16_t id) const {
     return chunks_[static_cast<std::uint16_t>(id - first_chunk_)];
