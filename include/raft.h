@@ -401,7 +401,10 @@ RAFT_API void raft_node_destroy(raft_node* node);
  * it first keeps checking for up to options.busy_poll_us (default 20 us,
  * using the CPU meanwhile).  Errors: RAFT_EINVAL, RAFT_EBUSY
  * (another thread is driving it, or called from a callback), RAFT_ECALLBACK,
- * RAFT_ESHUTDOWN (already stopped). */
+ * RAFT_ESHUTDOWN (already stopped), and those that stop the node for good
+ * (returned from then on; destroy and create it again): a storage error,
+ * RAFT_ENOMEM (memory ran out during a turn, which may have left its state
+ * half-updated), RAFT_EINTERNAL. */
 RAFT_API int raft_node_run(raft_node* node);
 
 /* One turn for event-loop users: drain inbound messages, queued proposals and
@@ -409,7 +412,8 @@ RAFT_API int raft_node_run(raft_node* node);
  * send, apply and report.  *next_deadline_ms (optional) is when to poll again
  * at the latest; poll sooner whenever a message arrives.  now_ms must not
  * exceed 2^62 (RAFT_EINVAL).  Errors: RAFT_EINVAL,
- * RAFT_EBUSY, RAFT_ECALLBACK, RAFT_ESHUTDOWN. */
+ * RAFT_EBUSY, RAFT_ECALLBACK, RAFT_ESHUTDOWN, and as raft_node_run those
+ * that stop the node for good. */
 RAFT_API int raft_node_poll(raft_node* node, uint64_t now_ms, uint64_t* next_deadline_ms);
 
 /* Any thread.  Queue a transition; the loop thread later reports QUEUED or

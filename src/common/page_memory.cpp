@@ -6,22 +6,6 @@
 #include <sys/mman.h>
 #endif
 
-// AddressSanitizer puts red zones around new[] blocks, not around mappings:
-// under it every buffer comes from new[], so overruns stay caught.
-#if defined(__SANITIZE_ADDRESS__)
-#define RAFT_PAGE_MEMORY_MAP 0
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define RAFT_PAGE_MEMORY_MAP 0
-#endif
-#endif
-#if !defined(RAFT_PAGE_MEMORY_MAP) && defined(__linux__)
-#define RAFT_PAGE_MEMORY_MAP 1
-#endif
-#if !defined(RAFT_PAGE_MEMORY_MAP)
-#define RAFT_PAGE_MEMORY_MAP 0
-#endif
-
 namespace raft {
 
 void PageMemoryFree::operator()(std::uint8_t* p) const noexcept {

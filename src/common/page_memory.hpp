@@ -14,6 +14,23 @@
 #include <cstdint>
 #include <memory>
 
+// Whether allocate_pages can map populated pages: on Linux, except under
+// AddressSanitizer, which puts red zones around new[] blocks and not around
+// mappings (every buffer then comes from new[], so overruns stay caught).
+#if defined(__SANITIZE_ADDRESS__)
+#define RAFT_PAGE_MEMORY_MAP 0
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define RAFT_PAGE_MEMORY_MAP 0
+#endif
+#endif
+#if !defined(RAFT_PAGE_MEMORY_MAP) && defined(__linux__)
+#define RAFT_PAGE_MEMORY_MAP 1
+#endif
+#if !defined(RAFT_PAGE_MEMORY_MAP)
+#define RAFT_PAGE_MEMORY_MAP 0
+#endif
+
 namespace raft {
 
 struct PageMemoryFree {
@@ -24,7 +41,7 @@ struct PageMemoryFree {
 using PageMemory = std::unique_ptr<std::uint8_t[], PageMemoryFree>;
 
 // len bytes, uninitialised; with `populate`, pages already mapped when the
-// system can (Linux; not under AddressSanitizer, whose red zones need new[]).  Throws
+// system can (RAFT_PAGE_MEMORY_MAP).  Throws
 // std::bad_alloc when no memory is left, like new[].
 PageMemory allocate_pages(std::size_t len, bool populate);
 

@@ -2,6 +2,7 @@
 // by the node layer.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <vector>
 
@@ -38,5 +39,15 @@ struct Config {
   bool track_transitions = true;       // report transition states (someone listens)
   std::uint32_t mutants = 0;           // honoured only in -DRAFT_MUTANTS builds
 };
+
+// How many of a turn's batches back a batch for another follower at the same
+// position may lie (the leader serves followers one after the other, up to
+// max_inflight batches each): how far the core and the node look for a batch
+// to reuse.  Capped so that a huge max_inflight cannot make every send scan
+// thousands of batches; beyond the cap a batch is just built again.
+inline std::size_t shared_batch_window(std::uint32_t max_inflight) {
+  const std::size_t wanted = std::size_t{2} * max_inflight;
+  return wanted < 256 ? 256 : wanted > 4096 ? 4096 : wanted;
+}
 
 }  // namespace raft::core

@@ -9,7 +9,6 @@
 // (compaction and InstallSnapshot on both sides).
 #pragma once
 
-#include <algorithm>
 #include <cstdint>
 #include <deque>
 #include <vector>
@@ -203,9 +202,7 @@ class Core {
   // Followers at one position ask for their batches one follower after the
   // other, so a match lies at most a window of batches back: lookups scan
   // that far and no further.
-  std::size_t built_batches_window() const {
-    return std::max<std::size_t>(256, std::size_t{2} * config_.max_inflight);
-  }
+  std::size_t built_batches_window() const { return shared_batch_window(config_.max_inflight); }
   Message out_;  // reused for every outgoing message: no allocation per send
 };
 

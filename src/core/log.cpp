@@ -121,9 +121,9 @@ void Log::add_block() {
     PageMemory pages = allocate_pages(sizeof(Block), !blocks_.empty());
     // Not zero-filled (default-initialised arrays): always written first.
     Block* block = new (pages.get()) Block;
-    const BlockFree free_block{pages.get_deleter()};
+    BlockPtr owned(block, BlockFree{pages.get_deleter()});
     pages.release();
-    blocks_.emplace_back(block, free_block);
+    blocks_.push_back(std::move(owned));  // if this throws, owned frees the block
   }
 }
 
@@ -142,9 +142,16 @@ void Log::truncate_from(Index i) {
     chunks_.pop_back();
   }
   chunks_.back().used = gone_offset;  // keep >= 1: the first removed entry's chunk stays
+  count_ = i - base_index_ - 1;
+  if (count_ == 0) {
+    // Nothing is held: the bytes before first_offset_ belonged to compacted
+    // entries.  Left counted in `used`, a later compaction would subtract
+    // them from payload_bytes_ a second time.
+    chunks_.back().used = 0;
+    first_offset_ = 0;
+  }
   refresh_tail();
   while (!runs_.empty() && runs_.back().first >= i) runs_.pop_back();
-  count_ = i - base_index_ - 1;
   // Metadata blocks stay allocated: they are small and refilled next.
 }
 

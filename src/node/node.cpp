@@ -219,19 +219,21 @@ std::size_t Node::admit_prefix(const raft_proposal* proposals, std::size_t n, in
 
 // The error of a refused proposal of `len` bytes, `index` of a batch of n.
 int Node::refuse(int rc, std::size_t len, std::size_t index, std::size_t n) {
-  const std::string at =
-      n > 1 ? " (a batch stopped at proposal " + std::to_string(index) + ")" : "";
+  // No allocation here: a batch's prefix may already be queued, and an
+  // out-of-memory error now would tell the caller otherwise.
+  char at[64] = "";
+  if (n > 1) std::snprintf(at, sizeof at, " (a batch stopped at proposal %zu)", index);
   switch (rc) {
     case RAFT_EINVAL:
-      return fail(rc, "propose: data is NULL, len > 0%s", at.c_str());
+      return fail(rc, "propose: data is NULL, len > 0%s", at);
     case RAFT_ETOOBIG:
       return fail(rc, "propose: %zu bytes exceeds max_entry_bytes %u%s", len,
-                  limits_.max_entry_bytes, at.c_str());
+                  limits_.max_entry_bytes, at);
     case RAFT_ESHUTDOWN:
-      return fail(rc, "propose: the node was stopped%s", at.c_str());
+      return fail(rc, "propose: the node was stopped%s", at);
     default:
       return fail(rc, "propose: queue full (max_queue_bytes %llu)%s",
-                  static_cast<unsigned long long>(limits_.max_queue_bytes), at.c_str());
+                  static_cast<unsigned long long>(limits_.max_queue_bytes), at);
   }
 }
 
@@ -336,7 +338,34 @@ int Node::poll(std::uint64_t now_ms, std::uint64_t* next_deadline_ms) {
   const int rc = enter("raft_node_poll");
   if (rc != RAFT_OK) return rc;
   const Driving driving(*this);
-  return turn(now_ms, next_deadline_ms);
+  return guarded_turn(now_ms, next_deadline_ms);
+}
+
+// A turn cut short by an exception (out of memory) may have left the log,
+// the core and the outbox half-updated: nothing of it can be trusted, so the
+// node stops, as after a storage failure, and must be created again.
+int Node::guarded_turn(std::uint64_t now_ms, std::uint64_t* next_deadline_ms) {
+  try {
+    return turn(now_ms, next_deadline_ms);
+  } catch (const std::bad_alloc&) {
+    return halt_after_exception(RAFT_ENOMEM, "out of memory during a turn");
+  } catch (...) {
+    return halt_after_exception(RAFT_EINTERNAL, "internal error during a turn");
+  }
+}
+
+int Node::halt_after_exception(int rc, const char* what) noexcept {
+  try {
+    return halt_for_good(rc, what);
+  } catch (...) {
+    // Reporting needs memory too: stop without the report.
+    storage_error_ = rc;
+    outbox_.clear();
+    out_bytes_.clear();
+    shared_frames_.clear();
+    reports_.clear();
+    return rc;
+  }
 }
 
 int Node::run() {
@@ -347,7 +376,7 @@ int Node::run() {
     std::uint64_t deadline = 0;
     const std::uint64_t traffic_before = msgs_sent_ + msgs_received_;
     const std::uint64_t now = steady_now_ms();
-    rc = turn(now, &deadline);
+    rc = guarded_turn(now, &deadline);
     if (rc != RAFT_OK) break;
     if (cb_.halt != nullptr && cb_.halt(user_) != 0) break;
     // Not when the next turn is due at once (a save in steps, a flood).
@@ -569,13 +598,18 @@ void Node::send(const Message& m) {
     if (!read_chunk(m)) return;
     msg = &chunk_msg_;
   }
-  if (m.type == MsgType::kAppendEntries && !m.entries.empty() &&
-      share_frame(m, m.entries.size(), m.entries.front().data))
-    return;
+  const bool shareable = m.type == MsgType::kAppendEntries && !m.entries.empty();
+  SharedFrame key{};
+  if (shareable) {
+    key = frame_key(m, m.entries.size(), m.entries.front().data);
+    if (reuse_frame(key, m.to)) return;
+  }
   const std::size_t offset = out_bytes_.size();
   const std::size_t len = wire::encoded_size(*msg);
   wire::encode_into(*msg, limits_.cluster_id, out_bytes_.append(len));
   outbox_.push_back(Outgoing{m.to, offset, len});
+  // Only now that the frame is in the outbox may later sends point at it.
+  if (shareable) shared_frames_.push_back(key);
 }
 
 // Within a turn a leader's log only grows (it never rewrites its own
@@ -584,13 +618,6 @@ void Node::send(const Message& m) {
 bool Node::send_again(const Message& m, std::size_t count, const std::uint8_t* first_data) {
   if (storage_error_ != RAFT_OK) return false;  // halted: send() would drop it
   return reuse_frame(frame_key(m, count, first_data), m.to);
-}
-
-bool Node::share_frame(const Message& m, std::size_t count, const std::uint8_t* first_data) {
-  const SharedFrame key = frame_key(m, count, first_data);
-  if (reuse_frame(key, m.to)) return true;
-  shared_frames_.push_back(key);  // the frame send() is about to encode
-  return false;
 }
 
 Node::SharedFrame Node::frame_key(const Message& m, std::size_t count,
@@ -607,8 +634,7 @@ bool Node::reuse_frame(const SharedFrame& key, NodeId to) {
   // Followers at one position get their batches one follower after the
   // other, so a match lies at most a window of batches back: the scan is
   // bounded, so that a turn with thousands of peers stays linear.
-  const std::size_t max_scan =
-      std::max<std::size_t>(256, std::size_t{2} * core_->config().max_inflight);
+  const std::size_t max_scan = core::shared_batch_window(core_->config().max_inflight);
   const auto stop = shared_frames_.size() > max_scan
                         ? shared_frames_.rbegin() + static_cast<std::ptrdiff_t>(max_scan)
                         : shared_frames_.rend();

@@ -92,6 +92,9 @@ class Node final : private core::Effects {
 
   // One turn: timers, inbound messages, proposals, then outputs.
   int turn(std::uint64_t now_ms, std::uint64_t* next_deadline_ms);
+  // turn(), stopping the node for good if an exception cuts it short.
+  int guarded_turn(std::uint64_t now_ms, std::uint64_t* next_deadline_ms);
+  int halt_after_exception(int rc, const char* what) noexcept;
   class Driving;  // RAII: leave() when poll/run ends, however it ends
   int admit(const void* data, std::size_t len) const;
   // How many of `proposals` admit() would take one after the other; *rc is
@@ -145,8 +148,6 @@ class Node final : private core::Effects {
   SharedFrame frame_key(const Message& m, std::size_t count, const std::uint8_t* first_data) const;
   // Sends the frame matching `key` to `to` if this turn has one.
   bool reuse_frame(const SharedFrame& key, NodeId to);
-  // reuse_frame, else records `key` for the frame send() encodes next.
-  bool share_frame(const Message& m, std::size_t count, const std::uint8_t* first_data);
   struct Report {
     std::uint64_t id;
     core::Transition state;

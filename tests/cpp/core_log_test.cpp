@@ -142,6 +142,29 @@ TEST(LogBatchAppend, RefillsALogThatCompactionOrTruncationEmptied) {
   }
 }
 
+// Compacted mid-chunk, then emptied by truncation (a follower that installed
+// a snapshot, then met a conflicting leader), then refilled past the kept
+// chunk: the next compaction must count the dropped bytes once (review of
+// 005d111: payload_bytes() wrapped below zero).
+TEST(LogCompaction, AfterATruncationEmptiedTheLogBytesAreCountedOnce) {
+  Log log;
+  const auto small = payload_of(1, 1000), large = payload_of(2, 600000);
+  for (std::uint64_t id = 1; id <= 1000; ++id)
+    log.append(1, EntryType::kCommand, id, small.data(), small.size());
+  log.compact(990);
+  log.truncate_from(991);
+  ASSERT_TRUE(log.empty());
+  EXPECT_EQ(log.payload_bytes(), 0u);
+  log.append(2, EntryType::kCommand, 991, large.data(), large.size());
+  log.append(2, EntryType::kCommand, 992, small.data(), small.size());
+  log.append(2, EntryType::kCommand, 993, small.data(), small.size());
+  log.compact(992);
+  EXPECT_EQ(log.payload_bytes(), small.size());
+  const EntryView last = log.at(993);
+  ASSERT_EQ(last.len, small.size());
+  EXPECT_EQ(0, std::memcmp(last.data, small.data(), small.size()));
+}
+
 // Term 0 never comes from a correct leader (the driver rejects such frames),
 // but the log must stay consistent with whatever it is given: found by
 // fuzz_node, a batch of term-0 entries into an empty log recorded no term
