@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstring>
+#include <limits>
 #include <random>
 
 #include "core/rng.hpp"
@@ -125,7 +126,10 @@ int translate_options(const raft_options& opt, const raft_callbacks& cb, core::C
   config.can_install_snapshots = cb.snapshot_load != nullptr;
 
   limits.max_entry_bytes = opt.max_entry_bytes;
-  limits.max_queue_bytes = opt.max_queue_bytes;
+  // The queue's byte counts are size_t: where that is 32 bits, a larger
+  // limit could wrap them (no such queue fits in memory there anyway).
+  limits.max_queue_bytes =
+      std::min<std::uint64_t>(opt.max_queue_bytes, std::numeric_limits<std::size_t>::max() / 2);
   limits.max_frame_bytes =
       std::max<std::size_t>(static_cast<std::size_t>(opt.max_batch_bytes) + opt.max_entry_bytes,
                             opt.max_snapshot_chunk_bytes + wire::kSnapshotMetaMaxBytes) +
