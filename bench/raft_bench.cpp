@@ -21,8 +21,10 @@
 //                   --no-rep-string: glibc's memcpy/memset without rep movsb /
 //                   rep stosb, which valgrind counts once per byte.
 // Common: --max-queue-bytes --max-inflight --max-batch-bytes --check-quorum 0|1
-// --pre-vote 0|1 (raft_options), --propose-batch N (entries per
-// raft_node_propose_batch call; 1: raft_node_propose) and --virtual-clock.
+// --pre-vote 0|1 --snapshot-interval N (raft_options; with N > 0 the state
+// machine's 8-byte applied count is snapshotted and the log compacted),
+// --propose-batch N (entries per raft_node_propose_batch call; 1:
+// raft_node_propose) and --virtual-clock.
 #include <sys/wait.h>
 #include <unistd.h>
 
