@@ -157,7 +157,6 @@ void Log::truncate_from(Index i) {
 
 void Log::compact(Index i) {
   if (i <= base_index_) return;
-  ++generation_;
   if (i >= last_index()) {
     const bool dirty = dirty_from_ != 0;
     reset(last_index(), last_term());
@@ -166,6 +165,7 @@ void Log::compact(Index i) {
     if (!dirty) dirty_from_ = 0;
     return;
   }
+  ++generation_;
   const Term new_base_term = term_of(i);
   // Chunks before the first kept entry's chunk hold only dropped entries.
   const Slot first_kept = slot(i + 1);

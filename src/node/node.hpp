@@ -96,9 +96,8 @@ class Node final : private core::Effects {
   int guarded_turn(std::uint64_t now_ms, std::uint64_t* next_deadline_ms);
   int halt_after_exception(int rc, const char* what) noexcept;
   class Driving;  // RAII: leave() when poll/run ends, however it ends
-  int admit(const void* data, std::size_t len) const;
-  // How many of `proposals` admit() would take one after the other; *rc is
-  // why the next one would not be (RAFT_OK: all fit), *payload their bytes.
+  // How many of `proposals` may be queued one after the other (mu_ held);
+  // *rc is why the next one may not (RAFT_OK: all fit), *payload their bytes.
   std::size_t admit_prefix(const raft_proposal* proposals, std::size_t n, int* rc,
                            std::size_t* payload) const;
   int refuse(int rc, std::size_t len, std::size_t index, std::size_t n);
@@ -146,6 +145,8 @@ class Node final : private core::Effects {
   };
   std::vector<SharedFrame> shared_frames_;
   SharedFrame frame_key(const Message& m, std::size_t count, const std::uint8_t* first_data) const;
+  // Forgets this turn's encoded messages (sent, or never to be sent).
+  void clear_outbox();
   // Sends the frame matching `key` to `to` if this turn has one.
   bool reuse_frame(const SharedFrame& key, NodeId to);
   struct Report {

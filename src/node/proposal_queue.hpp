@@ -34,13 +34,6 @@ class ProposalQueue {
   std::size_t size() const { return pending_.items.size(); }
   bool empty() const { return pending_.items.empty(); }
 
-  void push(std::uint64_t id, const void* data, std::size_t len) {
-    const std::size_t offset = pending_.bytes.size();
-    if (len > 0) std::memcpy(pending_.bytes.append(len), data, len);
-    pending_.items.push_back(Item{id, offset, len});
-    accounted_ += cost(len);
-  }
-
   // Queue proposals[0..n-1], whose payloads add up to `payload` bytes.
   // Memory for all of them is reserved before anything is queued, so a
   // std::bad_alloc leaves the queue as it was.
