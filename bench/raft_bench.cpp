@@ -88,7 +88,13 @@ class Proposer {
       for (std::size_t i = 0; i < k; ++i) {
         const std::uint64_t seq = *next + i;
         std::uint8_t* b = bytes_.data() + i * size_;
-        std::memcpy(b, &seq, std::min(size_, sizeof seq));
+        // The id stamped in the first bytes (apply checks it); a fixed-size
+        // copy for the usual sizes is a single store.
+        if (size_ >= sizeof seq) {
+          std::memcpy(b, &seq, sizeof seq);
+        } else {
+          std::memcpy(b, &seq, size_);
+        }
         proposals_[i] = raft_proposal{seq, b, size_};
       }
       std::size_t queued = 0;

@@ -4,11 +4,14 @@
 // (persist, then send, then apply and report).
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 
 #include "core/message.hpp"
 
 namespace raft::core {
+
+class Log;
 
 enum class Role : std::uint8_t { kFollower = 1, kPreCandidate, kCandidate, kLeader };
 
@@ -33,12 +36,25 @@ class Effects {
   // An AppendEntries `m`, complete but for its entries: the `count` entries
   // after m.prev_log_index, the first of whose payloads is at first_data.
   // If the driver already holds this very frame (sent to another follower
-  // this turn) it sends it to m.to too and returns true, and the core skips
-  // building the entry list; false: the core builds it and calls send().
+  // this turn) it sends it to m.to too and returns true; false: the core
+  // sends the batch anew (send_from_log(), else send()).
   virtual bool send_again(const Message& m, std::size_t count, const std::uint8_t* first_data) {
     (void)m;
     (void)count;
     (void)first_data;
+    return false;
+  }
+  // An AppendEntries `m`, complete but for its entries: the `count` entries
+  // after m.prev_log_index in `log`, `payload` bytes of payload in all.  A
+  // driver that encodes them straight from the log (skipping the entry
+  // list) sends the message and returns true; false: the core builds the
+  // entry list and calls send().
+  virtual bool send_from_log(const Message& m, const Log& log, std::size_t count,
+                             std::size_t payload) {
+    (void)m;
+    (void)log;
+    (void)count;
+    (void)payload;
     return false;
   }
   // A transition proposed on this replica changed state.

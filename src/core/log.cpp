@@ -16,11 +16,62 @@ constexpr std::size_t kMaxSpareChunks = 64;
 constexpr std::size_t kMaxSpareBlocks = 64;
 }  // namespace
 
-Term Log::older_term(Index i) const {
-  // The last run starting at or before i.
+Term Log::older_term(Index i) const { return runs_[run_holding(i)].term; }
+
+std::size_t Log::run_holding(Index i) const {
   auto it = std::upper_bound(runs_.begin(), runs_.end(), i,
                              [](Index index, const TermRun& r) { return index < r.first; });
-  return std::prev(it)->term;
+  return static_cast<std::size_t>(std::prev(it) - runs_.begin());
+}
+
+std::size_t Log::payload_between(Index a, Index b) const {
+  const Slot sa = slot(a);
+  const Slot sb = slot(b);
+  const std::uint16_t ca = sa.block->chunk[sa.k];
+  const std::uint16_t cb = sb.block->chunk[sb.k];
+  const std::uint32_t start = offset_of(a, sa);
+  const std::uint32_t end = sb.block->end_type[sb.k] & ~kNoopBit;
+  if (ca == cb) return end - start;
+  // Packed: a chunk's entries fill [0, used).
+  std::size_t total = chunk(ca).used - start;
+  for (std::uint16_t c = static_cast<std::uint16_t>(ca + 1); c != cb; ++c) total += chunk(c).used;
+  return total + end;
+}
+
+std::size_t Log::batch_extent(Index from, std::size_t max_bytes, std::size_t* payload) const {
+  // The cost of from..b grows with b: binary search for the last b that
+  // fits, each probe O(1) from the metadata (entries are packed, so a
+  // range's payload is a difference of offsets) instead of a walk over the
+  // entries.
+  const auto cost = [&](Index b) {
+    return payload_between(from, b) + (b - from + 1) * kEntryWireOverhead;
+  };
+  Index lo = from;  // fits, or is the one entry sent however large
+  Index hi = last_index();
+  if (cost(hi) <= max_bytes) {
+    lo = hi;
+  } else {
+    while (lo + 1 < hi) {  // invariant: lo fits (or is from), hi does not
+      const Index mid = lo + (hi - lo) / 2;
+      if (cost(mid) <= max_bytes) {
+        lo = mid;
+      } else {
+        hi = mid;
+      }
+    }
+  }
+  *payload = payload_between(from, lo);
+  return static_cast<std::size_t>(lo - from + 1);
+}
+
+void Log::collect(Index from, std::size_t count, std::vector<EntryView>& out) const {
+  if (count == 0) return;
+  visit_with_terms(
+      from, from + count - 1,
+      [&out](Term term, std::uint64_t id, bool noop, const std::uint8_t* data, std::size_t len) {
+        out.push_back(
+            EntryView{term, noop ? EntryType::kNoop : EntryType::kCommand, id, data, len});
+      });
 }
 
 void Log::recycle(Chunk&& c) {
@@ -44,71 +95,82 @@ void Log::new_chunk(std::size_t len) {
   refresh_tail();
 }
 
-template <typename EntryAt>
+template <bool kOneTerm, typename EntryAt>
 void Log::append_each(std::size_t n, EntryAt entry_at) {
   if (n == 0) return;
   ++generation_;
   if (dirty_from_ == 0) dirty_from_ = last_index() + 1;
-  // The tail chunk, its fill level, the metadata block and the count live in
-  // locals for the whole batch (the compiler cannot keep members in
-  // registers across memcpy); members are written back when a new chunk or
-  // block is needed, and at the end.
-  std::uint8_t* bytes = tail_ != nullptr ? tail_->bytes.get() : nullptr;
-  std::size_t used = tail_ != nullptr ? tail_->used : 0;
-  std::size_t room = tail_ != nullptr ? tail_->capacity - used : 0;
-  auto chunk_id = static_cast<std::uint16_t>(first_chunk_ + chunks_.size() - 1);
-  // Whether the newest run is known (hostile input can carry term 0, so no
-  // term value can stand for "none").
-  bool have_run = !runs_.empty();
-  Term term = have_run ? runs_.back().term : 0;
-  Block* block = nullptr;
-  std::size_t k = kBlockEntries;
-  std::size_t count = count_;
+  const bool was_empty = count_ == 0;
+  // The newest term run and a tail chunk exist before the loop, so it tests
+  // neither for absence (hostile input can carry term 0: no term value can
+  // stand for "none").  With kOneTerm (a turn's proposals) the run is
+  // settled here once.
+  if (runs_.empty() || (kOneTerm && runs_.back().term != entry_at(0).term))
+    runs_.push_back(TermRun{last_index() + 1, entry_at(0).term});
+  if (tail_ == nullptr) new_chunk(entry_at(0).len);
+  // The loop's state lives in locals (the compiler cannot keep members in
+  // registers across a copy that may alias them), and as little of it as
+  // possible, so that it stays in registers: the payload bytes added are
+  // counted per chunk, not per entry.  The inner loop runs to the end of the
+  // current metadata block, so an entry costs its copy, three stores and a
+  // predictable test or two (room; term).
+  std::uint8_t* bytes = tail_->bytes.get();
+  std::size_t used = tail_->used;
+  std::size_t capacity = tail_->capacity;
   std::size_t added = 0;
-  for (std::size_t j = 0; j < n; ++j) {
-    const EntryView e = entry_at(j);
-    if (!have_run || e.term != term) {
-      term = e.term;
-      have_run = true;
-      runs_.push_back(TermRun{base_index_ + count + 1, term});
+  std::size_t used_before = used;  // in the current chunk, when the batch reached it
+  auto chunk_id = static_cast<std::uint16_t>(first_chunk_ + chunks_.size() - 1);
+  Term term = runs_.back().term;
+  std::size_t j = 0;
+  while (j < n) {
+    const std::size_t slot = head_ + count_ + j;
+    if (slot % kBlockEntries == 0 && slot / kBlockEntries == blocks_.size()) add_block();
+    Block* const block = blocks_[slot / kBlockEntries].get();
+    std::size_t k = slot % kBlockEntries;
+    const std::size_t stop = n - j < kBlockEntries - k ? n : j + (kBlockEntries - k);
+    for (; j < stop; ++j, ++k) {
+      const auto& e = entry_at(j);  // a reference for stored views, no copy
+      // Read before the copy, which the compiler must assume may alias e.
+      const std::size_t len = e.len;
+      const std::uint64_t id = e.id;
+      const std::uint32_t noop = e.type == EntryType::kNoop ? kNoopBit : 0;
+      if (!kOneTerm && e.term != term) {
+        term = e.term;
+        runs_.push_back(TermRun{base_index_ + count_ + j + 1, term});
+      }
+      if (capacity - used < len) {
+        added += used - used_before;
+        tail_->used = used;
+        new_chunk(len);
+        bytes = tail_->bytes.get();
+        used = used_before = 0;
+        capacity = tail_->capacity;
+        chunk_id = static_cast<std::uint16_t>(first_chunk_ + chunks_.size() - 1);
+      }
+      copy_bytes(bytes + used, e.data, len);
+      used += len;
+      block->id[k] = id;
+      block->end_type[k] = static_cast<std::uint32_t>(used) | noop;
+      block->chunk[k] = chunk_id;
     }
-    if (bytes == nullptr || room < e.len) {
-      if (tail_ != nullptr) tail_->used = used;
-      new_chunk(e.len);
-      bytes = tail_->bytes.get();
-      used = 0;
-      room = tail_->capacity;
-      chunk_id = static_cast<std::uint16_t>(first_chunk_ + chunks_.size() - 1);
-    }
-    if (k == kBlockEntries) {
-      const std::size_t slot = head_ + count;
-      if (slot % kBlockEntries == 0 && slot / kBlockEntries == blocks_.size()) add_block();
-      block = blocks_[slot / kBlockEntries].get();
-      k = slot % kBlockEntries;
-    }
-    if (count == 0) first_offset_ = static_cast<std::uint32_t>(used);
-    copy_bytes(bytes + used, e.data, e.len);
-    used += e.len;
-    room -= e.len;
-    added += e.len;
-    block->id[k] = e.id;
-    block->end_type[k] =
-        static_cast<std::uint32_t>(used) | (e.type == EntryType::kNoop ? kNoopBit : 0);
-    block->chunk[k] = chunk_id;
-    ++k;
-    ++count;
   }
   tail_->used = used;
-  count_ = count;
-  payload_bytes_ += added;
+  if (was_empty) {
+    // Where the first entry starts: its end less its length.
+    const Slot s = slot(base_index_ + 1);
+    first_offset_ =
+        (s.block->end_type[s.k] & ~kNoopBit) - static_cast<std::uint32_t>(entry_at(0).len);
+  }
+  count_ += n;
+  payload_bytes_ += added + (used - used_before);
 }
 
 void Log::append(const EntryView* entries, std::size_t n) {
-  append_each(n, [entries](std::size_t j) { return entries[j]; });
+  append_each<false>(n, [entries](std::size_t j) -> const EntryView& { return entries[j]; });
 }
 
 void Log::append(Term term, const std::uint8_t* base, const Proposal* items, std::size_t n) {
-  append_each(n, [term, base, items](std::size_t j) {
+  append_each<true>(n, [term, base, items](std::size_t j) {
     return EntryView{term, EntryType::kCommand, items[j].id, base + items[j].offset, items[j].len};
   });
 }

@@ -54,6 +54,29 @@ class Log {
   class Reader;
   // A reader positioned at entry i (base_index() < i <= last_index()).
   Reader read_from(Index i) const;
+  // How many entries from `from` (base_index() < from <= last_index()) on
+  // make a leader's AppendEntries batch: as many as fit max_bytes counting
+  // kEntryWireOverhead each besides the payload, and always at least one.
+  // Their payloads' total goes to *payload.  Reads the metadata only.
+  std::size_t batch_extent(Index from, std::size_t max_bytes, std::size_t* payload) const;
+  // Appends the views of entries from..from+count-1 to `out`.
+  void collect(Index from, std::size_t count, std::vector<EntryView>& out) const;
+  // Calls fn(id, is_noop, data, len) for entries from..to in order
+  // (base_index() < from <= to <= last_index()): the apply loop's walk.  It
+  // goes a metadata block at a time and never computes terms, so an entry
+  // costs a few loads and the call; fn must not modify the log.
+  template <typename Fn>
+  void visit(Index from, Index to, Fn&& fn) const {
+    walk<false>(from, to,
+                [&fn](Term, std::uint64_t id, bool noop, const std::uint8_t* data,
+                      std::size_t len) { fn(id, noop, data, len); });
+  }
+  // The same with each entry's term first: fn(term, id, is_noop, data, len)
+  // (a leader encoding a batch straight from the log).
+  template <typename Fn>
+  void visit_with_terms(Index from, Index to, Fn&& fn) const {
+    walk<true>(from, to, fn);
+  }
 
   // Appends n entries in order, with the bookkeeping done once per batch (a
   // follower appends an AppendEntries' new entries, the leader a turn's
@@ -145,6 +168,10 @@ class Log {
     return i >= runs_.back().first ? runs_.back().term : older_term(i);
   }
   Term older_term(Index i) const;
+  // Position in runs_ of the run holding entry i.
+  std::size_t run_holding(Index i) const;
+  // Payload bytes of entries a..b (base_index() < a <= b <= last_index()).
+  std::size_t payload_between(Index a, Index b) const;
   // Chunk ids are 16 bits and only their differences matter: the live
   // chunks (each at least 1 MiB) never number 65,536.
   Chunk& chunk(std::uint16_t id) { return chunks_[static_cast<std::uint16_t>(id - first_chunk_)]; }
@@ -158,9 +185,14 @@ class Log {
   void new_chunk(std::size_t len);
   // The next metadata block (a spare one if any).
   void add_block();
-  // Both appends: entry_at(j) gives the j-th new entry (an EntryView).
-  template <typename EntryAt>
+  // Both appends: entry_at(j) gives the j-th new entry (an EntryView); with
+  // kOneTerm all of them have the same term.
+  template <bool kOneTerm, typename EntryAt>
   void append_each(std::size_t n, EntryAt entry_at);
+  // visit()'s loop; with kTerms it tracks the term run of each entry (a
+  // count down to the next run's start, not a lookup per entry).
+  template <bool kTerms, typename Fn>
+  void walk(Index from, Index to, Fn&& fn) const;
   // chunks_ changed: re-point tail_.
   void refresh_tail() { tail_ = chunks_.empty() ? nullptr : &chunks_.back(); }
 
@@ -237,6 +269,67 @@ inline Log::Reader Log::read_from(Index i) const {
   r.bytes_ = chunk(r.chunk_id_).bytes.get();
   r.offset_ = offset_of(i, s);
   return r;
+}
+
+template <bool kTerms, typename Fn>
+void Log::walk(Index from, Index to, Fn&& fn) const {
+  std::size_t slot_index = head_ + (from - base_index_ - 1);
+  std::size_t block_index = slot_index / kBlockEntries;
+  std::size_t k = slot_index % kBlockEntries;
+  const Block* block = blocks_[block_index].get();
+  std::uint16_t chunk_id = block->chunk[k];
+  const std::uint8_t* bytes = chunk(chunk_id).bytes.get();
+  std::uint32_t offset = offset_of(from, Slot{block, k});
+  std::size_t left = to - from + 1;
+  // With kTerms: the run holding `from`, and how many entries until the
+  // next run starts (or more than `left` for the newest run).
+  std::size_t run = 0;
+  std::size_t run_left = 0;
+  Term term = 0;
+  if constexpr (kTerms) {
+    run = run_holding(from);
+    term = runs_[run].term;
+    run_left = run + 1 < runs_.size() ? runs_[run + 1].first - from : left + 1;
+  }
+  for (;;) {
+    const std::size_t stop = left < kBlockEntries - k ? k + left : kBlockEntries;
+    left -= stop - k;
+    while (k < stop) {
+      if (block->chunk[k] != chunk_id) {
+        chunk_id = block->chunk[k];
+        bytes = chunk(chunk_id).bytes.get();
+        offset = 0;
+      }
+      // The entries up to `same` share this chunk: found first, so that the
+      // loop over them tests nothing but its end and keeps its few values
+      // in registers across the calls to fn.  Chunk ids only move forward
+      // along the log (by less than 65,536 within a block), so when the
+      // block's last entry here is in this chunk, all of them are.
+      std::size_t same = stop;
+      if (block->chunk[stop - 1] != chunk_id) {
+        same = k + 1;
+        while (block->chunk[same] == chunk_id) ++same;
+      }
+      for (; k < same; ++k) {
+        if constexpr (kTerms) {
+          if (run_left-- == 0) {
+            ++run;
+            term = runs_[run].term;
+            run_left = run + 1 < runs_.size() ? runs_[run + 1].first - runs_[run].first - 1
+                                              : ~std::size_t{0};
+          }
+        }
+        const std::uint32_t end_type = block->end_type[k];
+        const std::uint32_t end = end_type & ~kNoopBit;
+        fn(term, block->id[k], (end_type & kNoopBit) != 0, bytes + offset,
+           std::size_t{end - offset});
+        offset = end;
+      }
+    }
+    if (left == 0) return;
+    block = blocks_[++block_index].get();
+    k = 0;
+  }
 }
 
 }  // namespace raft::core

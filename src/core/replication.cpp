@@ -111,19 +111,13 @@ bool Core::send_append(Progress& p, bool allow_empty) {
   if (built != nullptr && fx_.send_again(m, built->count, log_.at(p.next).data)) {
     count = built->count;
   } else {
-    std::size_t bytes = 0;
-    Log::Reader reader = log_.read_from(p.next);
-    for (Index i = p.next; i <= log_.last_index(); ++i) {
-      const EntryView e = reader.next();
-      // At least one entry per message, however large.
-      const std::size_t cost = e.len + kEntryWireOverhead;
-      if (!m.entries.empty() && bytes + cost > config_.max_batch_bytes) break;
-      bytes += cost;
-      m.entries.push_back(e);
-    }
-    count = m.entries.size();
+    std::size_t payload = 0;
+    count = log_.batch_extent(p.next, config_.max_batch_bytes, &payload);
     if (built == nullptr) remember_batch(p.next, count);
-    send(m);
+    if (!fx_.send_from_log(m, log_, count, payload)) {
+      log_.collect(p.next, count, m.entries);
+      send(m);
+    }
   }
   const Index last = m.prev_log_index + count;
   if (p.mode == Progress::Mode::kReplicate) {

@@ -460,12 +460,14 @@ namespace {
 // terms only grow).  The wire format cannot express this; the log and the
 // commit rule rely on it.
 bool entry_terms_possible(const Message& m) {
+  if (m.entries.empty()) return true;
+  // Non-decreasing from the floor, so only the last can pass m.term.
   Term floor = std::max<Term>(m.prev_log_term, 1);
   for (const EntryView& e : m.entries) {
-    if (e.term < floor || e.term > m.term) return false;
+    if (e.term < floor) return false;
     floor = e.term;
   }
-  return true;
+  return floor <= m.term;
 }
 
 }  // namespace
@@ -605,6 +607,30 @@ bool Node::send_again(const Message& m, std::size_t count, const std::uint8_t* f
   return reuse_frame(frame_key(m, count, first_data), m.to);
 }
 
+// The frame is written straight from the log: no entry list is built, and
+// each entry is read once, as it is copied into the frame.
+bool Node::send_from_log(const Message& m, const core::Log& log, std::size_t count,
+                         std::size_t payload) {
+  if (storage_error_ != RAFT_OK) return false;  // halted: send() would drop it
+  const Index first = m.prev_log_index + 1;
+  const SharedFrame key = frame_key(m, count, log.at(first).data);
+  if (reuse_frame(key, m.to)) return true;
+  const std::size_t offset = out_bytes_.size();
+  const std::size_t len = wire::append_entries_frame_size(count, payload);
+  std::uint8_t* const frame = out_bytes_.append(len);
+  std::uint8_t* p = wire::begin_append_entries(m, limits_.cluster_id, count, payload, frame);
+  log.visit_with_terms(
+      first, first + count - 1,
+      [&p](Term term, std::uint64_t id, bool noop, const std::uint8_t* data, std::size_t len) {
+        p = wire::put_entry(p, term, noop ? EntryType::kNoop : EntryType::kCommand, id, data, len);
+      });
+  wire::seal(frame, len);
+  outbox_.push_back(Outgoing{m.to, offset, len});
+  // Only now that the frame is in the outbox may later sends point at it.
+  shared_frames_.push_back(key);
+  return true;
+}
+
 Node::SharedFrame Node::frame_key(const Message& m, std::size_t count,
                                   const std::uint8_t* first_data) const {
   return SharedFrame{m.term, m.prev_log_index, m.prev_log_term, m.commit,
@@ -685,10 +711,11 @@ void Node::apply_committed() {
   if (core_->applied_index() >= core_->commit_index()) return;
   // The callbacks cannot change the log: called from them, poll and run get
   // RAFT_EBUSY, and propose only queues.
-  core::Log::Reader reader = core_->log().read_from(core_->applied_index() + 1);
+  const core::Log& log = core_->log();
   const Index commit = core_->commit_index();
   if (core_->config().track_transitions) {
     // Each APPLIED report follows its own apply, before the next one.
+    core::Log::Reader reader = log.read_from(core_->applied_index() + 1);
     for (Index index = core_->applied_index() + 1; index <= commit; ++index) {
       const EntryView e = reader.next();
       if (e.type == EntryType::kCommand) cb_.apply(e.id, e.data, e.len, user_);
@@ -698,13 +725,14 @@ void Node::apply_committed() {
     return;
   }
   // Nothing to report: the core learns the new applied index once, and the
-  // loop keeps its state in registers across the calls into user code (one
-  // loop with a `tracked` test inside costs 6 instructions more per entry
-  // and node: the compiler does not split it).
-  for (Index index = core_->applied_index() + 1; index <= commit; ++index) {
-    const EntryView e = reader.next();
-    if (e.type == EntryType::kCommand) cb_.apply(e.id, e.data, e.len, user_);
-  }
+  // walk keeps its state, the callback and its argument in registers across
+  // the calls into user code.
+  const auto apply = cb_.apply;
+  void* const user = user_;
+  log.visit(core_->applied_index() + 1, commit,
+            [apply, user](std::uint64_t id, bool noop, const std::uint8_t* data, std::size_t len) {
+              if (!noop) apply(id, data, len, user);
+            });
   core_->applied(commit);
 }
 

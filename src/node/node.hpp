@@ -86,6 +86,8 @@ class Node final : private core::Effects {
   // core::Effects
   void send(const Message& m) override;
   bool send_again(const Message& m, std::size_t count, const std::uint8_t* first_data) override;
+  bool send_from_log(const Message& m, const core::Log& log, std::size_t count,
+                     std::size_t payload) override;
   void transition(std::uint64_t id, core::Transition state) override;
   bool log_enabled(core::LogLevel level) const override;
   void log(core::LogLevel level, const char* text) override;

@@ -3,11 +3,9 @@
 // sides reuse their buffers and nothing is allocated per proposal once warm.
 #pragma once
 
-#include <algorithm>
 #include <cstdint>
-#include <cstring>
-#include <vector>
 
+#include "common/copy_bytes.hpp"
 #include "core/message.hpp"
 #include "node/frame_buffer.hpp"
 #include "raft.h"
@@ -18,7 +16,7 @@ class ProposalQueue {
  public:
   using Item = Proposal;  // the core takes a batch as it is queued
   struct Batch {
-    std::vector<Item> items;
+    PodBuffer<Item> items;
     FrameBuffer bytes;
     void clear() {
       items.clear();
@@ -39,21 +37,25 @@ class ProposalQueue {
   // std::bad_alloc leaves the queue as it was.
   void push_all(const raft_proposal* proposals, std::size_t n, std::size_t payload) {
     if (n == 0) return;
-    std::vector<Item>& items = pending_.items;
-    // Geometric growth, as push_back's: reserve(size + n) for every batch
-    // would reallocate (and copy) on each one.
-    if (items.capacity() - items.size() < n)
-      items.reserve(std::max(items.size() + n, 2 * items.capacity()));
-    std::size_t offset = pending_.bytes.size();
-    std::uint8_t* dst = pending_.bytes.append(payload);
+    // Both appends reserve before changing anything: if the second throws,
+    // the first is taken back.
+    Item* out = pending_.items.append(n);
+    std::uint8_t* dst = nullptr;
+    try {
+      dst = pending_.bytes.append(payload);
+    } catch (...) {
+      pending_.items.truncate(pending_.items.size() - n);
+      throw;
+    }
+    std::size_t offset = pending_.bytes.size() - payload;
     for (std::size_t k = 0; k < n; ++k) {
       const raft_proposal& p = proposals[k];
-      if (p.len > 0) std::memcpy(dst, p.data, p.len);
+      copy_bytes(dst, static_cast<const std::uint8_t*>(p.data), p.len);
       dst += p.len;
-      items.push_back(Item{p.id, offset, p.len});
+      out[k] = Item{p.id, offset, p.len};
       offset += p.len;
-      accounted_ += cost(p.len);
     }
+    accounted_ += payload + n * cost(0);
   }
 
   // Move everything queued into `out` (which must be empty).

@@ -9,7 +9,9 @@
 #include <cstdint>
 #include <vector>
 
+#include "common/copy_bytes.hpp"
 #include "core/message.hpp"
+#include "wire/le.hpp"
 
 namespace raft::wire {
 
@@ -71,6 +73,33 @@ void encode(const Message& m, std::uint64_t cluster_id, std::vector<std::uint8_t
 // encoded_size(m) bytes (a caller with its own buffer skips the vector's
 // zero-filling); returns the number of bytes written.
 std::size_t encode_into(const Message& m, std::uint64_t cluster_id, std::uint8_t* frame);
+
+// An AppendEntries frame written piece by piece, for a leader encoding a
+// batch straight from its log instead of from m.entries (same bytes as
+// encode_into would write for those entries):
+//   len = append_entries_frame_size(count, payload);
+//   p = begin_append_entries(m, cluster_id, count, payload, frame);
+//   p = put_entry(p, ...) for each of the count entries, in order;
+//   seal(frame, len);
+// `payload` is the entries' payload bytes in all; the caller writes exactly
+// those entries (the checksum does not make up for a miscount).
+inline std::size_t append_entries_frame_size(std::size_t count, std::size_t payload) {
+  return kFrameOverhead + kAppendEntriesFixedBytes + count * kEntryHeaderBytes + payload;
+}
+std::uint8_t* begin_append_entries(const Message& m, std::uint64_t cluster_id, std::size_t count,
+                                   std::size_t payload, std::uint8_t* frame);
+// Inline: it runs once per entry sent.
+inline std::uint8_t* put_entry(std::uint8_t* p, Term term, EntryType type, std::uint64_t id,
+                               const std::uint8_t* data, std::size_t len) {
+  p = le::store64(p, term);
+  p = le::store8(p, static_cast<std::uint8_t>(type));
+  p = le::store64(p, id);
+  p = le::store32(p, static_cast<std::uint32_t>(len));
+  copy_bytes(p, data, len);  // data may be null when len is 0
+  return p + len;
+}
+// Writes the checksum of the len-byte frame at `frame`.
+void seal(std::uint8_t* frame, std::size_t len);
 
 // Rewrites the `to` field of a frame produced by encode() (len bytes at
 // frame) and its checksum: a large frame's is patched in O(log len) without

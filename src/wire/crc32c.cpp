@@ -117,9 +117,9 @@ __attribute__((target("sse4.2"))) std::uint32_t raw_sse42(std::uint32_t crc, con
                                                           std::size_t n) {
   for (; n >= 3 * kStride; p += 3 * kStride, n -= 3 * kStride) {
     std::uint64_t a = crc, b = 0, c = 0;
-    // Unrolled: the loop's own add, compare and branch would otherwise be
-    // half of the instructions (three crc32 per 24 bytes).
-#pragma GCC unroll 4
+    // Fully unrolled (96 crc32 in a row): the loop's own add, compare and
+    // branch would otherwise be a quarter of the instructions even at 4x.
+#pragma GCC unroll 32
     for (std::size_t i = 0; i < kStride; i += 8) {
       a = _mm_crc32_u64(a, le::load64(p + i));
       b = _mm_crc32_u64(b, le::load64(p + kStride + i));

@@ -27,12 +27,12 @@ bool known_entry_type(std::uint8_t t) {
          t == static_cast<std::uint8_t>(EntryType::kNoop);
 }
 
-// Zero every field but keep the entries' and voters' capacity for the next
-// frame.
+// Zero every field but keep the voters' capacity and the entries (an
+// AppendEntries resizes them to its count, overwriting every view it keeps;
+// other types empty them): for the next frame.
 void reset(Message& m) {
   std::vector<EntryView> entries = std::move(m.entries);
   std::vector<NodeId> voters = std::move(m.snapshot.voters);
-  entries.clear();
   voters.clear();
   m = Message{};
   m.entries = std::move(entries);
@@ -88,21 +88,6 @@ E get_append_entries_response(const std::uint8_t* p, std::size_t n, Message& out
   return read_bool(p[32], out.success) ? E::kOk : E::kBadField;
 }
 
-// Reads one entry at p (end bounds the body) and advances p past it.
-E get_entry(const std::uint8_t*& p, const std::uint8_t* end, EntryView& e) {
-  if (static_cast<std::size_t>(end - p) < kEntryHeaderBytes) return E::kBadLength;
-  if (!known_entry_type(p[8])) return E::kBadField;
-  e.term = le::load64(p);
-  e.type = static_cast<EntryType>(p[8]);
-  e.id = le::load64(p + 9);
-  e.len = le::load32(p + 17);
-  p += kEntryHeaderBytes;
-  if (e.len > static_cast<std::size_t>(end - p)) return E::kBadLength;
-  e.data = p;
-  p += e.len;
-  return E::kOk;
-}
-
 E get_append_entries(const std::uint8_t* p, std::size_t n, Message& out) {
   if (n < kAppendEntriesFixedBytes) return E::kBadLength;
   out.prev_log_index = le::load64(p);
@@ -112,15 +97,25 @@ E get_append_entries(const std::uint8_t* p, std::size_t n, Message& out) {
   const std::uint8_t* const end = p + n;
   p += kAppendEntriesFixedBytes;
   // Every entry takes at least its header, so this bounds the allocation by
-  // the frame's own size before anything is reserved.
+  // the frame's own size before anything is sized.
   if (count > (n - kAppendEntriesFixedBytes) / kEntryHeaderBytes) return E::kBadLength;
-  // reserve + push_back: resize would first value-initialise every view.
-  out.entries.reserve(count);
-  for (std::uint32_t i = 0; i < count; ++i) {
-    EntryView e;
-    const E err = get_entry(p, end, e);
-    if (err != E::kOk) return err;
-    out.entries.push_back(e);
+  // Sized once and filled through a pointer: no capacity test and no
+  // temporary per entry.  reset() left the views of the last frame in
+  // place, so resize constructs only those beyond its count.
+  out.entries.resize(count);
+  EntryView* e = out.entries.data();
+  for (std::uint32_t i = 0; i < count; ++i, ++e) {
+    if (static_cast<std::size_t>(end - p) < kEntryHeaderBytes) return E::kBadLength;
+    const std::uint8_t type = p[8];
+    if (!known_entry_type(type)) return E::kBadField;
+    const std::uint32_t len = le::load32(p + 17);
+    if (len > static_cast<std::size_t>(end - p) - kEntryHeaderBytes) return E::kBadLength;
+    e->term = le::load64(p);
+    e->type = static_cast<EntryType>(type);
+    e->id = le::load64(p + 9);
+    e->data = p + kEntryHeaderBytes;
+    e->len = len;
+    p += kEntryHeaderBytes + len;
   }
   return p == end ? E::kOk : E::kBadLength;
 }
@@ -153,6 +148,7 @@ E get_install_snapshot_response(const std::uint8_t* p, std::size_t n, Message& o
 }
 
 E get_body(const std::uint8_t* p, std::size_t n, Message& out) {
+  if (out.type != MsgType::kAppendEntries) out.entries.clear();
   switch (out.type) {
     case MsgType::kRequestVote:
       return get_request_vote(p, n, out);

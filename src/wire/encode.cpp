@@ -66,21 +66,16 @@ std::uint8_t* put_request_vote_response(std::uint8_t* p, const Message& m) {
   return put_bool(p, m.pre_vote);
 }
 
-std::uint8_t* put_entry(std::uint8_t* p, const EntryView& e) {
-  p = le::store64(p, e.term);
-  p = le::store8(p, static_cast<std::uint8_t>(e.type));
-  p = le::store64(p, e.id);
-  p = le::store32(p, static_cast<std::uint32_t>(e.len));
-  if (e.len != 0) std::memcpy(p, e.data, e.len);  // data may be null when len is 0
-  return p + e.len;
-}
-
-std::uint8_t* put_append_entries(std::uint8_t* p, const Message& m) {
+std::uint8_t* put_append_entries_fixed(std::uint8_t* p, const Message& m, std::size_t count) {
   p = le::store64(p, m.prev_log_index);
   p = le::store64(p, m.prev_log_term);
   p = le::store64(p, m.commit);
-  p = le::store32(p, static_cast<std::uint32_t>(m.entries.size()));
-  for (const EntryView& e : m.entries) p = put_entry(p, e);
+  return le::store32(p, static_cast<std::uint32_t>(count));
+}
+
+std::uint8_t* put_append_entries(std::uint8_t* p, const Message& m) {
+  p = put_append_entries_fixed(p, m, m.entries.size());
+  for (const EntryView& e : m.entries) p = put_entry(p, e.term, e.type, e.id, e.data, e.len);
   return p;
 }
 
@@ -145,6 +140,17 @@ std::size_t encode_into(const Message& m, std::uint64_t cluster_id, std::uint8_t
   p = put_body(p, m);
   le::store32(p, crc32c(frame, static_cast<std::size_t>(p - frame)));
   return kFrameOverhead + body;
+}
+
+std::uint8_t* begin_append_entries(const Message& m, std::uint64_t cluster_id, std::size_t count,
+                                   std::size_t payload, std::uint8_t* frame) {
+  const std::size_t body = append_entries_frame_size(count, payload) - kFrameOverhead;
+  return put_append_entries_fixed(put_header(frame, m, cluster_id, body), m, count);
+}
+
+void seal(std::uint8_t* frame, std::size_t len) {
+  const std::size_t covered = len - kChecksumBytes;
+  le::store32(frame + covered, crc32c(frame, covered));
 }
 
 void encode(const Message& m, std::uint64_t cluster_id, std::vector<std::uint8_t>& out) {

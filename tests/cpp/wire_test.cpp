@@ -1,6 +1,7 @@
 // Wire format: CRC32C vectors and paths, round trips, and hostile input.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
 #include <limits>
@@ -8,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "core/log.hpp"
 #include "wire/codec.hpp"
 #include "wire/crc32c.hpp"
 #include "wire/le.hpp"
@@ -553,6 +555,161 @@ TEST(WireEncode, RetargetEqualsEncodingForTheOtherPeer) {
   }
 }
 
+// ---------------------------------------------------------------- piecewise AppendEntries
+
+// A frame built the way a leader builds one from its log: the header from a
+// message that carries no entries (count and payload come separately), then
+// each entry, then the checksum.  The buffer starts out neither zero nor
+// the encoder's bytes, so a byte the pieces leave unwritten shows.
+Bytes encode_piecewise(const Message& m, std::uint64_t cluster = kCluster) {
+  std::size_t payload = 0;
+  for (const EntryView& e : m.entries) payload += e.len;
+  const std::size_t len = append_entries_frame_size(m.entries.size(), payload);
+  Bytes frame(len, 0xA5);
+  Message header = m;
+  header.entries.clear();
+  std::uint8_t* p = begin_append_entries(header, cluster, m.entries.size(), payload, frame.data());
+  for (const EntryView& e : m.entries) p = put_entry(p, e.term, e.type, e.id, e.data, e.len);
+  EXPECT_EQ(p, frame.data() + len - kChecksumBytes) << "the entries end where the checksum starts";
+  seal(frame.data(), len);
+  return frame;
+}
+
+// Where two frames first differ (the shorter one's size if one is a prefix,
+// a.size() if they are equal): a readable failure instead of two dumps.
+std::size_t first_difference(const Bytes& a, const Bytes& b) {
+  const std::size_t n = std::min(a.size(), b.size());
+  for (std::size_t i = 0; i < n; ++i)
+    if (a[i] != b[i]) return i;
+  return n;
+}
+
+// A random AppendEntries: none to a few hundred entries, mostly of 0..300
+// bytes and now and then a larger one, with random terms, ids, types and
+// positions (zeros are common; from and to are never zero, which decode
+// refuses).
+Batch random_append_entries(std::mt19937_64& rng) {
+  auto any = [&rng] { return (rng() % 4 == 0) ? rng() % 3 : rng(); };
+  std::vector<std::size_t> sizes(rng() % 5 == 0 ? rng() % 3 : rng() % 400);
+  for (auto& s : sizes) s = rng() % 50 == 0 ? 301 + rng() % 70000 : rng() % 301;
+  Batch b = append_entries(sizes, rng());
+  b.msg.from = any() | 1;
+  b.msg.to = any() | 2;
+  b.msg.term = any();
+  b.msg.prev_log_index = any();
+  b.msg.prev_log_term = any();
+  b.msg.commit = any();
+  for (EntryView& e : b.msg.entries) {
+    e.term = any();
+    e.id = any();
+    e.type = rng() % 3 == 0 ? EntryType::kNoop : EntryType::kCommand;
+  }
+  return b;
+}
+
+TEST(WireEncode, PiecewiseAppendEntriesEqualsEncode) {
+  constexpr std::uint64_t kSeed = 0xF4A3E5;
+  std::mt19937_64 rng(kSeed);
+  for (int i = 0; i < 300; ++i) {
+    SCOPED_TRACE("seed " + std::to_string(kSeed) + " iteration " + std::to_string(i));
+    const Batch b = random_append_entries(rng);
+    const Message& m = b.msg;
+    const std::uint64_t cluster = i % 7 == 0 ? kCluster : rng();
+    const Bytes piecewise = encode_piecewise(m, cluster);
+    Bytes whole;
+    encode(m, cluster, whole);
+    ASSERT_EQ(piecewise.size(), encoded_size(m)) << m.entries.size() << " entries";
+    ASSERT_EQ(piecewise.size(), whole.size());
+    ASSERT_EQ(first_difference(piecewise, whole), whole.size())
+        << "frames differ; " << m.entries.size() << " entries";
+    Message back;
+    ASSERT_EQ(decode_all(piecewise, back, cluster), DecodeError::kOk);
+    expect_same(m, back);
+  }
+}
+
+// seal() covers the payloads: a byte flipped after it is caught, wherever it
+// sits, and sealing again makes the frame acceptable with the new byte.
+TEST(WireEncode, PiecewiseFrameWithAFlippedPayloadByteIsBadChecksum) {
+  const Batch b = append_entries({5, 0, 17, 1});
+  const Bytes f = encode_piecewise(b.msg);
+  Message out;
+  ASSERT_EQ(decode_all(f, out), DecodeError::kOk);
+  std::size_t at = kHeaderBytes + kAppendEntriesFixedBytes;
+  std::size_t flipped = 0;
+  for (const EntryView& e : b.msg.entries) {
+    at += kEntryHeaderBytes;
+    for (std::size_t j = 0; j < e.len; ++j, ++at, ++flipped) {
+      SCOPED_TRACE("payload byte at " + std::to_string(at));
+      Bytes g = f;
+      ASSERT_EQ(g[at], e.data[j]);
+      g[at] ^= 0x10;
+      Message rejected = out;  // holds views from the good frame
+      EXPECT_EQ(decode_all(g, rejected), DecodeError::kBadChecksum);
+      EXPECT_TRUE(rejected.entries.empty());
+      seal(g.data(), g.size());
+      ASSERT_EQ(decode_all(g, rejected), DecodeError::kOk);
+      EXPECT_EQ(rejected.entries.size(), b.msg.entries.size());
+    }
+  }
+  EXPECT_EQ(flipped, 23u);
+  EXPECT_EQ(at, f.size() - kChecksumBytes);
+}
+
+// What a leader does: size a batch with batch_extent, write it from the log
+// with visit_with_terms and put_entry, and seal it.  The frame must be the
+// one encode() makes of the same entries as views (collect), and decode back
+// to them.
+TEST(WireEncode, BatchStraightFromTheLogEqualsEncodingItsViews) {
+  constexpr std::uint64_t kSeed = 0x1E4D;
+  std::mt19937_64 rng(kSeed);
+  core::Log log;
+  Term term = 3;
+  for (std::uint64_t id = 1; id <= 6000; ++id) {
+    if (rng() % 40 == 0) ++term;
+    Bytes p(rng() % 60 == 0 ? 5000 + rng() % 3000 : rng() % 8 == 0 ? 0 : rng() % 300);
+    for (auto& x : p) x = static_cast<std::uint8_t>(rng());
+    log.append(term, rng() % 10 == 0 ? EntryType::kNoop : EntryType::kCommand, id, p.data(),
+               p.size());
+  }
+  log.compact(777);  // the first entry held starts mid-chunk
+  for (int i = 0; i < 60; ++i) {
+    SCOPED_TRACE("seed " + std::to_string(kSeed) + " iteration " + std::to_string(i));
+    const Index from = log.base_index() + 1 + rng() % (log.last_index() - log.base_index());
+    const std::size_t max_bytes = i % 5 == 0 ? 0 : rng() % 300000;
+    std::size_t payload = 0;
+    const std::size_t count = log.batch_extent(from, max_bytes, &payload);
+    ASSERT_GE(count, 1u);
+    Message m;
+    m.type = MsgType::kAppendEntries;
+    m.from = 1;
+    m.to = 2;
+    m.term = term;
+    m.prev_log_index = from - 1;
+    m.prev_log_term = log.term_at(from - 1);
+    m.commit = rng() % log.last_index();
+    const std::size_t len = append_entries_frame_size(count, payload);
+    Bytes frame(len, 0x5A);
+    std::uint8_t* p = begin_append_entries(m, kCluster, count, payload, frame.data());
+    log.visit_with_terms(
+        from, from + count - 1,
+        [&p](Term t, std::uint64_t id, bool noop, const std::uint8_t* data, std::size_t n) {
+          p = put_entry(p, t, noop ? EntryType::kNoop : EntryType::kCommand, id, data, n);
+        });
+    ASSERT_EQ(p, frame.data() + len - kChecksumBytes) << count << " entries";
+    seal(frame.data(), len);
+
+    Message with_views = m;
+    log.collect(from, count, with_views.entries);
+    const Bytes want = encode_one(with_views);
+    ASSERT_EQ(frame.size(), want.size());
+    ASSERT_EQ(first_difference(frame, want), want.size()) << "from " << from << ", " << count;
+    Message back;
+    ASSERT_EQ(decode_all(frame, back), DecodeError::kOk);
+    expect_same(with_views, back);
+  }
+}
+
 // ---------------------------------------------------------------- hostile input
 
 TEST(WireDecode, EveryTruncationIsRejected) {
@@ -793,6 +950,60 @@ TEST(WireDecode, ReusedMessageDropsOldEntries) {
   ASSERT_EQ(decode_all(encode_one(vote_response(1, 2, 3, true, false)), out), DecodeError::kOk);
   EXPECT_TRUE(out.entries.empty());
   EXPECT_TRUE(out.granted);
+}
+
+// The decoder keeps the last frame's views in place and resizes them to the
+// next AppendEntries' count: a shorter batch must not leave views from the
+// longer one behind, a heartbeat or another type must leave none, and a
+// longer batch after a shorter one must fill every view anew.
+TEST(WireDecode, ReusedMessageHoldsOnlyTheLatestFramesEntries) {
+  const Batch five = append_entries({3, 0, 7, 1, 12}, 11);
+  Batch two = append_entries({9, 4}, 99);
+  for (EntryView& e : two.msg.entries) e.id += 500;  // not the ids of five's first two
+  two.msg.prev_log_index = 105;
+  const Batch heartbeat = append_entries({});
+  const Message vote = request_vote(3, 1, 7, 42, 6, true);
+  const Bytes f5 = encode_one(five.msg), f2 = encode_one(two.msg);
+  const Bytes fh = encode_one(heartbeat.msg), fv = encode_one(vote);
+  const auto expect_views_into = [](const Message& m, const Bytes& f) {
+    for (const EntryView& e : m.entries) {
+      if (e.len == 0) continue;
+      EXPECT_GE(e.data, f.data());
+      EXPECT_LE(e.data + e.len, f.data() + f.size());
+    }
+  };
+
+  Message out;
+  ASSERT_EQ(decode_all(f5, out), DecodeError::kOk);
+  ASSERT_EQ(out.entries.size(), 5u);
+  expect_same(five.msg, out);
+  expect_views_into(out, f5);
+
+  ASSERT_EQ(decode_all(f2, out), DecodeError::kOk);
+  ASSERT_EQ(out.entries.size(), 2u);
+  expect_same(two.msg, out);
+  expect_views_into(out, f2);
+
+  ASSERT_EQ(decode_all(fh, out), DecodeError::kOk);
+  EXPECT_TRUE(out.entries.empty());
+  expect_same(heartbeat.msg, out);
+
+  ASSERT_EQ(decode_all(f5, out), DecodeError::kOk);  // views again, for the vote to drop
+  ASSERT_EQ(decode_all(fv, out), DecodeError::kOk);
+  EXPECT_TRUE(out.entries.empty());
+  expect_same(vote, out);
+
+  ASSERT_EQ(decode_all(f2, out), DecodeError::kOk);
+  ASSERT_EQ(decode_all(f5, out), DecodeError::kOk);  // grows past what the last frame had
+  expect_same(five.msg, out);
+  expect_views_into(out, f5);
+
+  // A bad second entry after a good five-entry frame: no views survive.
+  Bytes bad = f2;
+  bad[kHeaderBytes + kAppendEntriesFixedBytes + kEntryHeaderBytes + 9 + 8] = 0;  // its type
+  reseal(bad);
+  EXPECT_EQ(decode_all(bad, out), DecodeError::kBadField);
+  EXPECT_TRUE(out.entries.empty());
 }
 
 // ---------------------------------------------------------------- InstallSnapshot
