@@ -225,8 +225,11 @@ metric "W1 with compaction: peak RSS" mib lower o.w1c p.w1c peak_rss_mib "" ""
 metric "W1 with compaction: page faults per entry" num lower o.w1c p.w1c minflt_per_entry "" ""
 metric "W1 instructions per committed entry (callgrind)" num lower o.cg p.cg instr_per_entry \
   "<= 500" "o <= 500"
+# valgrind counts each byte a rep movsb moves as one instruction (the CPU
+# retires the whole copy as one): the row below counts with glibc's vector
+# copy loops instead, every instruction counted as executed.
 metric "  the same, memcpy/memset without rep movsb/stosb" num lower o.cgnorep p.cgnorep \
-  instr_per_entry "" ""
+  instr_per_entry "<= 500" "o <= 500"
 metric "W1 window 64: entries/s" rate higher o.win p.win entries_per_s "" ""
 metric "W1 one at a time, poll: latency p50" us lower o.lat p.lat p50_us "<= 3 us" "o <= 3"
 metric "W1 one at a time, poll: latency p99" us lower o.lat p.lat p99_us "" ""
