@@ -189,6 +189,13 @@ typedef struct raft_options {
                                          microseconds before sleeping, since a reply is
                                          likely that soon and a sleep/wake pair costs more.
                                          default 20; 0 = sleep at once; at most 10000 */
+  uint64_t max_uncommitted_bytes;     /* a leader's proposals not yet committed: queued
+                                         (payload + 24 bytes each, as for max_queue_bytes)
+                                         plus the payload in its log beyond the commit index.
+                                         A proposal that would pass this gets RAFT_EBUSY,
+                                         so a leader whose followers lag or are unreachable
+                                         stops growing its log; one is always admitted when
+                                         nothing is uncommitted.  default 256 MiB */
 } raft_options;
 
 /* Fill *opt with the version and the defaults above.  NULL is ignored. */
@@ -419,7 +426,8 @@ RAFT_API int raft_node_poll(raft_node* node, uint64_t now_ms, uint64_t* next_dea
 /* Any thread.  Queue a transition; the loop thread later reports QUEUED or
  * ABANDONED_NOT_LEADER through transition_state.  data is copied; data may be
  * NULL only when len is 0.  Errors: RAFT_EINVAL, RAFT_ETOOBIG, RAFT_EBUSY
- * (queue full: max_queue_bytes), RAFT_ESHUTDOWN, RAFT_ENOMEM. */
+ * (queue full: max_queue_bytes; or too much uncommitted: max_uncommitted_bytes),
+ * RAFT_ESHUTDOWN, RAFT_ENOMEM. */
 RAFT_API int raft_node_propose(raft_node* node, uint64_t id, const void* data, size_t len);
 
 /* One transition of a batch (the arguments of one raft_node_propose). */

@@ -234,6 +234,13 @@ class Options {
     base_.max_queue_bytes = v;
     return *this;
   }
+  /// A leader's proposals not yet committed (queued plus in its log beyond the commit index):
+  /// beyond this, propose fails with Errc::busy, so lagging followers cannot make it grow
+  /// its log without bound.
+  Options& max_uncommitted_bytes(std::uint64_t v) noexcept {
+    base_.max_uncommitted_bytes = v;
+    return *this;
+  }
   Options& log_level(LogLevel v) noexcept {
     base_.log_level = static_cast<raft_log_level>(v);
     return *this;

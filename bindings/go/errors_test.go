@@ -112,6 +112,64 @@ func TestTooBigAndBusyProposals(t *testing.T) {
 	}
 }
 
+func TestTooMuchUncommittedIsBusyUntilItCommits(t *testing.T) {
+	sm := newRecorder()
+	r := single(t, Options{MaxUncommittedBytes: 64}, sm)
+	now := lead(t, r)
+	big := strings.Repeat("x", 100)
+	if err := r.Propose(1, []byte(big)); err != nil { // over the limit, but nothing was uncommitted
+		t.Fatal(err)
+	}
+	err := r.Propose(2, []byte("y"))
+	if !errors.Is(err, ErrBusy) || !strings.Contains(err.Error(), "max_uncommitted_bytes") {
+		t.Fatalf("propose: %v", err)
+	}
+	if n, err := r.ProposeBatch([]Proposal{{2, []byte("y")}}); n != 0 || !errors.Is(err, ErrBusy) ||
+		!strings.Contains(err.Error(), "max_uncommitted_bytes") {
+		t.Fatalf("batch: %d, %v", n, err)
+	}
+	now = pollFor(t, r, now, 1) // a single replica commits at once: nothing is uncommitted after it
+	if got, want := sm.log(), []applied{{1, big}}; !reflect.DeepEqual(got, want) {
+		t.Fatalf("applied %v, want %v", got, want)
+	}
+	// (20 + 24) + (20 + 24) bytes would pass 64: a short batch, the rest goes later.
+	a, b := strings.Repeat("a", 20), strings.Repeat("b", 20)
+	if n, err := r.ProposeBatch([]Proposal{{3, []byte(a)}, {4, []byte(b)}}); n != 1 || !errors.Is(err, ErrBusy) {
+		t.Fatalf("short batch: %d, %v", n, err)
+	}
+	now = pollFor(t, r, now, 1)
+	if err := r.Propose(4, []byte(b)); err != nil {
+		t.Fatal(err)
+	}
+	pollFor(t, r, now, 1)
+	if got, want := sm.log(), []applied{{1, big}, {3, a}, {4, b}}; !reflect.DeepEqual(got, want) {
+		t.Fatalf("applied %v, want %v", got, want)
+	}
+}
+
+// What MaxUncommittedBytes puts into raft_options.max_uncommitted_bytes: the zero
+// value takes the library's default, so Go never passes the C value 0 (RAFT_EINVAL).
+func TestMaxUncommittedBytesReachesTheCStruct(t *testing.T) {
+	for _, tc := range []struct {
+		opts Options
+		want uint64
+	}{
+		{Options{ID: 1}, 256 << 20}, // raft_options_init's default
+		{Options{ID: 1, MaxUncommittedBytes: 64}, 64},
+		{Options{ID: 1, MaxUncommittedBytes: math.MaxUint64}, math.MaxUint64},
+	} {
+		opt, release, err := tc.opts.toC()
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := uint64(opt.max_uncommitted_bytes)
+		release()
+		if got != tc.want {
+			t.Errorf("MaxUncommittedBytes %d: max_uncommitted_bytes %d, want %d", tc.opts.MaxUncommittedBytes, got, tc.want)
+		}
+	}
+}
+
 // pollFor polls r once per millisecond from now+1 to now+ms.
 func pollFor(t *testing.T, r *Replica, now uint64, ms int) uint64 {
 	t.Helper()

@@ -55,6 +55,7 @@ func cgoLayouts() []structLayout {
 			f("snapshot_trailing", unsafe.Offsetof(o.snapshot_trailing), unsafe.Sizeof(o.snapshot_trailing)),
 			f("max_snapshot_chunk_bytes", unsafe.Offsetof(o.max_snapshot_chunk_bytes), unsafe.Sizeof(o.max_snapshot_chunk_bytes)),
 			f("busy_poll_us", unsafe.Offsetof(o.busy_poll_us), unsafe.Sizeof(o.busy_poll_us)),
+			f("max_uncommitted_bytes", unsafe.Offsetof(o.max_uncommitted_bytes), unsafe.Sizeof(o.max_uncommitted_bytes)),
 		}},
 		{"raft_entry", unsafe.Sizeof(e), []fieldLayout{
 			f("term", unsafe.Offsetof(e.term), unsafe.Sizeof(e.term)),

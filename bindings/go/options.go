@@ -35,6 +35,12 @@ type Options struct {
 	MaxEntryBytes uint32 // the largest proposal
 	MaxQueueBytes uint64 // proposal bytes waiting for the loop; beyond it Propose fails with ErrBusy
 
+	// A leader's proposal bytes not yet committed (queued, plus its log beyond the
+	// commit index); beyond it Propose fails with ErrBusy, so a leader whose
+	// followers lag stops growing its log.  One is always admitted when nothing is
+	// uncommitted.
+	MaxUncommittedBytes uint64
+
 	// Snapshots (the StateMachine must implement Snapshotter).  SnapshotInterval:
 	// take one every this many applied entries; 0 never.  SnapshotTrailing: entries
 	// kept behind a snapshot so slightly slow followers need none; 0 takes the
@@ -141,6 +147,9 @@ func (o *Options) toC() (opt C.raft_options, release func(), err error) {
 		opt.busy_poll_us = 0
 	} else if o.BusyPollMicros != 0 {
 		opt.busy_poll_us = C.uint32_t(o.BusyPollMicros)
+	}
+	if o.MaxUncommittedBytes != 0 {
+		opt.max_uncommitted_bytes = C.uint64_t(o.MaxUncommittedBytes)
 	}
 	if o.LogLevel != 0 {
 		opt.log_level = C.raft_log_level(o.LogLevel)

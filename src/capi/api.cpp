@@ -58,6 +58,7 @@ RAFT_API void raft_options_init(raft_options* opt) {
   opt->snapshot_trailing = 1024;
   opt->max_snapshot_chunk_bytes = 1u << 20;
   opt->busy_poll_us = 20;
+  opt->max_uncommitted_bytes = 256ull << 20;
 }
 
 RAFT_API void raft_callbacks_init(raft_callbacks* cb) {

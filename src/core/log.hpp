@@ -108,6 +108,12 @@ class Log {
 
   // Bytes of payload held (for flow control and status).
   std::size_t payload_bytes() const { return payload_bytes_; }
+  // Bytes of payload of the entries after index i: a leader's uncommitted
+  // bytes after its commit index.  O(chunks spanned).
+  std::size_t payload_after(Index i) const {
+    if (i >= last_index()) return 0;
+    return i <= base_index_ ? payload_bytes_ : payload_between(i + 1, last_index());
+  }
   // Changes whenever the log does (append, truncate, compact, reset): what
   // was read from it at one generation still holds while it is unchanged.
   std::uint64_t generation() const { return generation_; }

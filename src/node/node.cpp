@@ -182,67 +182,78 @@ void Node::logf(raft_log_level level, const char* fmt, ...) {
 
 // ---------------------------------------------------------------- any thread
 
-std::size_t Node::admit_prefix(const raft_proposal* proposals, std::size_t n, int* rc,
+std::size_t Node::admit_prefix(const raft_proposal* proposals, std::size_t n, Refusal* why,
                                std::size_t* payload) const {
-  // Each in turn, against the queue's fill level as it would be.
+  // Each in turn, against the queue's fill level as it would be, and the
+  // leader's uncommitted bytes (as of the last turn, plus what the loop has
+  // taken since) with it.
   std::uint64_t queued = queue_.bytes();
   std::size_t bytes = 0;
   std::size_t k = 0;
-  *rc = RAFT_OK;
+  *why = Refusal::kNone;
   for (; k < n; ++k) {
     const raft_proposal& p = proposals[k];
+    const std::uint64_t cost = ProposalQueue::cost(p.len);
+    const std::uint64_t uncommitted = uncommitted_ + queued;
     if (p.data == nullptr && p.len > 0) {
-      *rc = RAFT_EINVAL;
+      *why = Refusal::kNullData;
     } else if (p.len > limits_.max_entry_bytes) {
-      *rc = RAFT_ETOOBIG;
+      *why = Refusal::kTooBig;
     } else if (stopped_) {
-      *rc = RAFT_ESHUTDOWN;
-    } else if (queued + ProposalQueue::cost(p.len) > limits_.max_queue_bytes) {
-      *rc = RAFT_EBUSY;
+      *why = Refusal::kStopped;
+    } else if (queued + cost > limits_.max_queue_bytes) {
+      *why = Refusal::kQueueFull;
+    } else if (uncommitted > 0 && uncommitted + cost > limits_.max_uncommitted_bytes) {
+      *why = Refusal::kUncommitted;
     }
-    if (*rc != RAFT_OK) break;
-    queued += ProposalQueue::cost(p.len);
+    if (*why != Refusal::kNone) break;
+    queued += cost;
     bytes += p.len;
   }
   *payload = bytes;
   return k;
 }
 
-// The error of a refused proposal of `len` bytes, `index` of a batch of n.
-int Node::refuse(int rc, std::size_t len, std::size_t index, std::size_t n) {
+int Node::refuse(Refusal why, std::size_t len, std::size_t index, std::size_t n) {
   // No allocation here: a batch's prefix may already be queued, and an
   // out-of-memory error now would tell the caller otherwise.
   char at[64] = "";
   if (n > 1) std::snprintf(at, sizeof at, " (a batch stopped at proposal %zu)", index);
-  switch (rc) {
-    case RAFT_EINVAL:
-      return fail(rc, "propose: data is NULL, len > 0%s", at);
-    case RAFT_ETOOBIG:
-      return fail(rc, "propose: %zu bytes exceeds max_entry_bytes %u%s", len,
+  switch (why) {
+    case Refusal::kNullData:
+      return fail(RAFT_EINVAL, "propose: data is NULL, len > 0%s", at);
+    case Refusal::kTooBig:
+      return fail(RAFT_ETOOBIG, "propose: %zu bytes exceeds max_entry_bytes %u%s", len,
                   limits_.max_entry_bytes, at);
-    case RAFT_ESHUTDOWN:
-      return fail(rc, "propose: the node was stopped%s", at);
-    default:
-      return fail(rc, "propose: queue full (max_queue_bytes %llu)%s",
+    case Refusal::kStopped:
+      return fail(RAFT_ESHUTDOWN, "propose: the node was stopped%s", at);
+    case Refusal::kQueueFull:
+      return fail(RAFT_EBUSY, "propose: queue full (max_queue_bytes %llu)%s",
                   static_cast<unsigned long long>(limits_.max_queue_bytes), at);
+    case Refusal::kUncommitted:
+    case Refusal::kNone:
+      break;
   }
+  return fail(RAFT_EBUSY,
+              "propose: too much proposed and not yet committed (max_uncommitted_bytes %llu)%s",
+              static_cast<unsigned long long>(limits_.max_uncommitted_bytes), at);
 }
 
 int Node::propose(std::uint64_t id, const void* data, std::size_t len) {
   const raft_proposal p{id, data, len};
-  int rc = RAFT_OK;
+  Refusal why = Refusal::kNone;
   bool wake = false;
   {
     std::lock_guard<std::mutex> lock(mu_);
     std::size_t payload = 0;
-    if (admit_prefix(&p, 1, &rc, &payload) == 1) {
+    if (admit_prefix(&p, 1, &why, &payload) == 1) {
       queue_.push_all(&p, 1, payload);
       wake_flag_.store(true, std::memory_order_release);
       // Waking costs a system call; only a sleeping loop needs it.
       wake = sleeping_;
     }
   }
-  if (rc != RAFT_OK) return refuse(rc, len, 0, 1);
+  if (why != Refusal::kNone) return refuse(why, len, 0, 1);
   if (wake) wake_.notify_one();
   return RAFT_OK;
 }
@@ -252,19 +263,20 @@ int Node::propose_batch(const raft_proposal* proposals, std::size_t n, std::size
   if (n == 0) return RAFT_OK;
   if (proposals == nullptr) return fail(RAFT_EINVAL, "propose: the proposals array is NULL");
   std::size_t done = 0;
-  int rc = RAFT_OK;
+  Refusal why = Refusal::kNone;
+  bool out_of_memory = false;
   bool wake = false;
   {
     std::lock_guard<std::mutex> lock(mu_);
     // The admitted prefix, queued in one go: its memory is reserved first,
     // so out of memory queues none of it (done stays 0).
     std::size_t payload = 0;
-    const std::size_t fit = admit_prefix(proposals, n, &rc, &payload);
+    const std::size_t fit = admit_prefix(proposals, n, &why, &payload);
     try {
       queue_.push_all(proposals, fit, payload);
       done = fit;
     } catch (const std::bad_alloc&) {
-      rc = RAFT_ENOMEM;
+      out_of_memory = true;
     }
     if (done > 0) {
       wake_flag_.store(true, std::memory_order_release);
@@ -273,8 +285,8 @@ int Node::propose_batch(const raft_proposal* proposals, std::size_t n, std::size
   }
   if (wake) wake_.notify_one();
   if (queued != nullptr) *queued = done;
-  if (rc == RAFT_ENOMEM) return fail(rc, "propose: out of memory queuing a batch of %zu", n);
-  return rc == RAFT_OK ? RAFT_OK : refuse(rc, proposals[done].len, done, n);
+  if (out_of_memory) return fail(RAFT_ENOMEM, "propose: out of memory queuing a batch of %zu", n);
+  return why == Refusal::kNone ? RAFT_OK : refuse(why, proposals[done].len, done, n);
 }
 
 void Node::notify() {
@@ -402,6 +414,9 @@ int Node::turn(std::uint64_t now_ms, std::uint64_t* next_deadline_ms) {
     wake_flag_.store(false, std::memory_order_relaxed);
     batch_.clear();
     queue_.take(batch_);
+    // Taken proposals leave the queue's count and are not yet in the
+    // log's: counted here until the turn's end recounts.
+    uncommitted_ += batch_.bytes.size();
   }
   core_->set_time(now_ms);
   bool more = false;
@@ -743,7 +758,13 @@ bool Node::log_enabled(core::LogLevel level) const {
 void Node::log(core::LogLevel level, const char* text) { cb_.log(to_c(level), text, user_); }
 
 void Node::publish_status() {
+  // What a leader has appended and not yet committed (a follower's
+  // proposals are refused by the core: they hold nothing back).
+  const core::Log& log = core_->log();
+  const std::uint64_t uncommitted =
+      core_->role() == core::Role::kLeader ? log.payload_after(core_->commit_index()) : 0;
   std::lock_guard<std::mutex> lock(mu_);
+  uncommitted_ = uncommitted;
   snapshot_.role = static_cast<raft_role>(core_->role());
   snapshot_.term = core_->term();
   snapshot_.leader = core_->leader();

@@ -98,11 +98,15 @@ class Node final : private core::Effects {
   int guarded_turn(std::uint64_t now_ms, std::uint64_t* next_deadline_ms);
   int halt_after_exception(int rc, const char* what) noexcept;
   class Driving;  // RAII: leave() when poll/run ends, however it ends
+  // Why a proposal is not queued.
+  enum class Refusal { kNone, kNullData, kTooBig, kStopped, kQueueFull, kUncommitted };
   // How many of `proposals` may be queued one after the other (mu_ held);
-  // *rc is why the next one may not (RAFT_OK: all fit), *payload their bytes.
-  std::size_t admit_prefix(const raft_proposal* proposals, std::size_t n, int* rc,
+  // *why is why the next one may not (kNone: all fit), *payload their bytes.
+  std::size_t admit_prefix(const raft_proposal* proposals, std::size_t n, Refusal* why,
                            std::size_t* payload) const;
-  int refuse(int rc, std::size_t len, std::size_t index, std::size_t n);
+  // Logs the refusal of proposal `index` (of `len` bytes) of a batch of n;
+  // returns its error code.
+  int refuse(Refusal why, std::size_t len, std::size_t index, std::size_t n);
   // run(): wait up to busy_poll_us for new work without sleeping.
   void busy_poll();
   int receive_messages(bool* more);
@@ -192,7 +196,10 @@ class Node final : private core::Effects {
   bool notified_ = false;
   bool sleeping_ = false;  // run() is waiting on wake_
   bool stopped_ = false;
-  ProposalQueue queue_;     // guarded by mu_
+  ProposalQueue queue_;  // guarded by mu_
+  // A leader's payload bytes beyond its commit index as of the last turn's
+  // end, plus proposals taken from the queue since (guarded by mu_).
+  std::uint64_t uncommitted_ = 0;
   raft_status snapshot_{};  // guarded by mu_
   ErrorSlots errors_;       // each thread's last failure (has its own lock)
 };

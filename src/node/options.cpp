@@ -97,6 +97,8 @@ int translate_options(const raft_options& opt, const raft_callbacks& cb, core::C
   if (opt.max_entry_bytes > (1u << 30)) return invalid("options.max_entry_bytes exceeds 1 GiB");
   if (opt.max_batch_bytes > (1u << 30)) return invalid("options.max_batch_bytes exceeds 1 GiB");
   if (opt.max_queue_bytes == 0) return invalid("options.max_queue_bytes must be at least 1");
+  if (opt.max_uncommitted_bytes == 0)
+    return invalid("options.max_uncommitted_bytes must be at least 1");
   // A C caller may store any integer in an enum field; reading it back as
   // the enum type would be undefined behaviour in C++, so read the bytes.
   std::int32_t log_level = 0;
@@ -130,6 +132,8 @@ int translate_options(const raft_options& opt, const raft_callbacks& cb, core::C
   // limit could wrap them (no such queue fits in memory there anyway).
   limits.max_queue_bytes =
       std::min<std::uint64_t>(opt.max_queue_bytes, std::numeric_limits<std::size_t>::max() / 2);
+  limits.max_uncommitted_bytes = std::min<std::uint64_t>(
+      opt.max_uncommitted_bytes, std::numeric_limits<std::size_t>::max() / 2);
   limits.max_frame_bytes =
       std::max<std::size_t>(static_cast<std::size_t>(opt.max_batch_bytes) + opt.max_entry_bytes,
                             opt.max_snapshot_chunk_bytes + wire::kSnapshotMetaMaxBytes) +

@@ -13,8 +13,9 @@ namespace raft::node {
 struct Limits {
   std::uint32_t max_entry_bytes = 0;
   std::uint64_t max_queue_bytes = 0;
-  std::size_t max_frame_bytes = 0;  // largest inbound frame accepted
-  std::uint32_t busy_poll_us = 0;   // run(): spin this long after a busy turn
+  std::uint64_t max_uncommitted_bytes = 0;  // a leader's queued + uncommitted log bytes
+  std::size_t max_frame_bytes = 0;          // largest inbound frame accepted
+  std::uint32_t busy_poll_us = 0;           // run(): spin this long after a busy turn
   std::uint64_t cluster_id = 0;
   raft_log_level log_level = RAFT_LOG_WARN;
   std::uint64_t snapshot_interval = 0;  // 0: never

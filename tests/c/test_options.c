@@ -90,6 +90,7 @@ static void test_defaults(void** state) {
   assert_int_equal(opt.cluster_id, 0);
   assert_int_equal(opt.random_seed, 0);
   assert_int_equal(opt.busy_poll_us, 20);
+  assert_true(opt.max_uncommitted_bytes == 256ull * 1024 * 1024);
 }
 
 static void test_null_arguments(void** state) {
@@ -261,6 +262,9 @@ static void test_zero_limits(void** state) {
   f->opt.max_batch_bytes = 1024;
   f->opt.max_queue_bytes = 0;
   expect_fail(f, RAFT_EINVAL, "queue");
+  f->opt.max_queue_bytes = 1024;
+  f->opt.max_uncommitted_bytes = 0;
+  expect_fail(f, RAFT_EINVAL, "uncommitted");
 }
 
 static void test_log_level_out_of_range(void** state) {

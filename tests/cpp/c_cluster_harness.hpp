@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <deque>
+#include <functional>
 #include <map>
 #include <set>
 #include <string>
@@ -44,6 +45,9 @@ class CCluster {
   std::uint64_t snapshot_trailing = 0;
   std::uint32_t chunk_bytes = 1u << 20;
   int save_steps = 1;  // > 1: snapshot_save returns RAFT_SNAPSHOT_MORE in between
+  std::uint64_t max_uncommitted_bytes = 0;  // for nodes started from now on; 0: the default
+  // Called at the start of every send callback (inside the sender's turn).
+  std::function<void(Replica& sender)> on_send;
 
   explicit CCluster(std::size_t n) : replicas_(n) {
     for (std::size_t i = 0; i < n; ++i) {
@@ -71,6 +75,7 @@ class CCluster {
     opt.random_seed = 1000 + id + 17 * restarts_++;
     opt.data_dir = r.data_dir.empty() ? nullptr : r.data_dir.c_str();
     opt.storage = r.storage;
+    if (max_uncommitted_bytes != 0) opt.max_uncommitted_bytes = max_uncommitted_bytes;
     raft_callbacks cb;
     raft_callbacks_init(&cb);
     cb.apply = [](std::uint64_t tid, const void*, std::size_t, void* u) {
@@ -81,6 +86,7 @@ class CCluster {
     };
     cb.send = [](raft_id to, const void* msg, std::size_t len, void* u) {
       auto* self = static_cast<Replica*>(u);
+      if (self->cluster->on_send) self->cluster->on_send(*self);
       ++self->sent;
       if (self->cluster->isolated.count(self->id) + self->cluster->isolated.count(to) > 0) return;
       Replica& dst = self->cluster->at(to);

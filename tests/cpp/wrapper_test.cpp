@@ -98,6 +98,7 @@ TEST(WrapperOptions, DefaultsComeFromOptionsInit) {
   EXPECT_EQ(got.snapshot_trailing, want.snapshot_trailing);
   EXPECT_EQ(got.max_snapshot_chunk_bytes, want.max_snapshot_chunk_bytes);
   EXPECT_EQ(got.busy_poll_us, want.busy_poll_us);
+  EXPECT_EQ(got.max_uncommitted_bytes, want.max_uncommitted_bytes);
   EXPECT_EQ(got.peers, nullptr);
   EXPECT_EQ(got.n_peers, 0u);
   EXPECT_EQ(got.data_dir, nullptr);
@@ -119,7 +120,8 @@ TEST(WrapperOptions, SettersReachTheCStruct) {
       .snapshot_interval(500)
       .snapshot_trailing(0)
       .max_snapshot_chunk_bytes(4096)
-      .busy_poll_us(7);
+      .busy_poll_us(7)
+      .max_uncommitted_bytes(9000);
   const raft_options c = o.to_c();
   EXPECT_EQ(c.id, 7u);
   EXPECT_EQ(c.heartbeat_ms, 11u);
@@ -138,6 +140,7 @@ TEST(WrapperOptions, SettersReachTheCStruct) {
   EXPECT_EQ(c.snapshot_trailing, 0u);
   EXPECT_EQ(c.max_snapshot_chunk_bytes, 4096u);
   EXPECT_EQ(c.busy_poll_us, 7u);
+  EXPECT_EQ(c.max_uncommitted_bytes, 9000u);
   o.pre_vote(true);
   EXPECT_NE(o.to_c().pre_vote, 0);
 }

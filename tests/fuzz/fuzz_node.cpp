@@ -151,6 +151,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   opt.max_inflight = 1 + in.u8() % 8;
   opt.max_entry_bytes = 1 + in.u8();
   opt.max_queue_bytes = 1 + in.u8() * 64u;
+  opt.max_uncommitted_bytes = 1 + in.u8() * 128u;
   opt.log_level = static_cast<raft_log_level>(1 + in.u8() % 4);
   raft_callbacks cb;
   raft_callbacks_init(&cb);

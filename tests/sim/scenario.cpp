@@ -319,6 +319,8 @@ bool Script::setup(const Tokens& t) {
       s.max_batch_bytes = static_cast<std::uint32_t>(v);
     } else if (name == "max_queue") {
       s.max_queue_bytes = v;
+    } else if (name == "max_uncommitted") {
+      s.max_uncommitted_bytes = v;
     } else if (name == "snapshot_interval") {
       s.snapshot_interval = v;
     } else if (name == "snapshot_trailing") {

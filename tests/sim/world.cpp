@@ -136,6 +136,7 @@ bool World::create_node(int i) {
   opt.max_inflight = s.max_inflight;
   opt.max_batch_bytes = s.max_batch_bytes;
   opt.max_queue_bytes = s.max_queue_bytes;
+  opt.max_uncommitted_bytes = s.max_uncommitted_bytes;
   opt.log_level = RAFT_LOG_ERROR;
   opt.storage = sn.storage->vtable();
   opt.snapshot_interval = s.snapshot_interval;

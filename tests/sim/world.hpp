@@ -54,6 +54,7 @@ struct NodeSettings {
   std::uint32_t max_inflight = 64;
   std::uint32_t max_batch_bytes = 1u << 20;
   std::uint64_t max_queue_bytes = 64u << 20;
+  std::uint64_t max_uncommitted_bytes = 256u << 20;
   std::uint64_t snapshot_interval = 0;  // 0: never
   std::uint64_t snapshot_trailing = 1024;
   std::uint32_t snapshot_chunk_bytes = 1u << 20;

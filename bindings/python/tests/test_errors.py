@@ -39,6 +39,7 @@ def test_error_carries_code_detail_and_description() -> None:
         ({"heartbeat_ms": 200, "election_timeout_ms": (150, 300)}, "heartbeat"),
         ({"election_timeout_ms": (300, 300)}, "election"),
         ({"max_entry_bytes": 0}, "max_entry_bytes"),
+        ({"max_uncommitted_bytes": 0}, "max_uncommitted_bytes"),
     ],
 )
 def test_invalid_options_are_refused_with_the_reason(options: dict, fragment: str) -> None:
@@ -69,6 +70,8 @@ def test_python_side_argument_checks() -> None:
         raft.Replica(1, [2**64], Recorder(), raft.Cluster())
     with pytest.raises(ValueError):
         single(heartbeat_ms=2**32)  # ctypes would have truncated this to 0
+    with pytest.raises(ValueError):
+        single(max_uncommitted_bytes=2**64)
     with pytest.raises(TypeError):
         single(max_inflight="8")
     with single() as r:
@@ -98,6 +101,26 @@ def test_too_big_and_busy_proposals() -> None:
         assert r.status().proposals_queued > 3
         r.poll()  # the loop drains the queue: proposing works again
         r.propose(20_000, b"again")
+
+
+def test_too_much_uncommitted_is_busy_until_it_commits() -> None:
+    sm = Recorder()
+    with raft.Replica(1, [], sm, random_seed=1, max_uncommitted_bytes=64) as r:
+        now = lead(r)
+        r.propose(1, b"x" * 100)  # over the limit, but nothing was uncommitted: admitted
+        for call in (lambda: r.propose(2, b"y"), lambda: r.propose_batch([(2, b"y")])):
+            with pytest.raises(raft.RaftError) as info:
+                call()
+            assert info.value.code == ErrorCode.BUSY
+            assert "max_uncommitted_bytes" in info.value.detail
+        r.poll(now + 1)  # a single replica commits at once: nothing is uncommitted after it
+        assert sm.applied == [(1, b"x" * 100)]
+        # (20 + 24) + (20 + 24) bytes would pass 64: a short batch, the rest goes later.
+        assert r.propose_batch([(3, b"a" * 20), (4, b"b" * 20)]) == 1
+        r.poll(now + 2)
+        r.propose(4, b"b" * 20)
+        r.poll(now + 3)
+    assert sm.applied == [(1, b"x" * 100), (3, b"a" * 20), (4, b"b" * 20)]
 
 
 def test_a_batch_is_applied_in_order() -> None:

@@ -69,6 +69,7 @@ class raft_options(Structure):
         ("snapshot_trailing", c_uint64),
         ("max_snapshot_chunk_bytes", c_uint32),
         ("busy_poll_us", c_uint32),
+        ("max_uncommitted_bytes", c_uint64),
     ]
 
 

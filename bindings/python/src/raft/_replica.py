@@ -108,6 +108,7 @@ class Replica:
         snapshot_trailing: Optional[int] = None,
         max_snapshot_chunk_bytes: Optional[int] = None,
         busy_poll_us: Optional[int] = None,
+        max_uncommitted_bytes: Optional[int] = None,
         data_dir: Union[str, "os.PathLike[str]", None] = None,
         log: Optional[LogSink] = None,
     ) -> None:
@@ -139,6 +140,7 @@ class Replica:
             ("snapshot_trailing", snapshot_trailing, _U64),
             ("max_snapshot_chunk_bytes", max_snapshot_chunk_bytes, _U32),
             ("busy_poll_us", busy_poll_us, _U32),
+            ("max_uncommitted_bytes", max_uncommitted_bytes, _U64),
         ]:
             if value is not None:
                 setattr(opt, name, _uint(name, int(value) if name == "log_level" else value, limit))

@@ -110,6 +110,7 @@ pub struct raft_options {
     pub snapshot_trailing: u64,
     pub max_snapshot_chunk_bytes: u32,
     pub busy_poll_us: u32,
+    pub max_uncommitted_bytes: u64,
 }
 
 #[repr(C)]

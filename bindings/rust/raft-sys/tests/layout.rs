@@ -59,6 +59,7 @@ fn rust_layouts() -> Vec<Layout> {
             snapshot_trailing,
             max_snapshot_chunk_bytes,
             busy_poll_us,
+            max_uncommitted_bytes,
         }),
         layout!(raft_entry { term, id, type_, data, len }),
         layout!(raft_storage {

@@ -33,6 +33,7 @@ pub struct Options {
     snapshot_trailing: Option<u64>,
     max_snapshot_chunk_bytes: Option<u32>,
     busy_poll_us: Option<u32>,
+    max_uncommitted_bytes: Option<u64>,
     pub(crate) logger: Option<Logger>,
 }
 
@@ -113,6 +114,13 @@ impl Options {
         /// work this many microseconds before sleeping.  0 sleeps at once; at most 10000.
         busy_poll_us: u32
     );
+    setter!(
+        /// A leader's proposal bytes not yet committed (queued, plus its log beyond the
+        /// commit index); beyond this `propose` fails with Busy, so a leader whose
+        /// followers lag stops growing its log.  One is always admitted when nothing is
+        /// uncommitted.
+        max_uncommitted_bytes: u64
+    );
 
     /// The range election timeouts are drawn from (whole milliseconds).
     pub fn election_timeout(mut self, min: Duration, max: Duration) -> Self {
@@ -191,6 +199,9 @@ impl Options {
         if let Some(v) = self.busy_poll_us {
             raw.busy_poll_us = v;
         }
+        if let Some(v) = self.max_uncommitted_bytes {
+            raw.max_uncommitted_bytes = v;
+        }
         Ok(COptions { raw, _peers: peers, _data_dir: data_dir })
     }
 }
@@ -229,6 +240,7 @@ impl fmt::Debug for Options {
             .field("snapshot_trailing", &self.snapshot_trailing)
             .field("max_snapshot_chunk_bytes", &self.max_snapshot_chunk_bytes)
             .field("busy_poll_us", &self.busy_poll_us)
+            .field("max_uncommitted_bytes", &self.max_uncommitted_bytes)
             .field("logger", &self.logger.as_ref().map(|_| "Fn"))
             .finish()
     }

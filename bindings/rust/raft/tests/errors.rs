@@ -75,6 +75,29 @@ fn applied(r: &Replica<Recorder, Alone>) -> Vec<(u64, Vec<u8>)> {
 }
 
 #[test]
+fn too_much_uncommitted_is_busy_until_it_commits() {
+    let e = create_error(Options::new(1).max_uncommitted_bytes(0));
+    assert_eq!(e.code(), ErrorCode::Invalid);
+    assert!(e.detail().contains("max_uncommitted_bytes"), "{}", e);
+
+    let r = single(Options::new(1).random_seed(1).max_uncommitted_bytes(64));
+    let now = lead(&r);
+    r.propose(1, &[b'x'; 100]).unwrap(); // over the limit, but nothing was uncommitted: admitted
+    for e in [r.propose(2, b"y").unwrap_err(), r.propose_batch(&[(2, b"y")]).unwrap_err()] {
+        assert_eq!(e.code(), ErrorCode::Busy);
+        assert!(e.detail().contains("max_uncommitted_bytes"), "{}", e);
+    }
+    r.poll(now + 1).unwrap(); // a single replica commits at once: nothing is uncommitted after it
+    assert_eq!(applied(&r), [(1, vec![b'x'; 100])]);
+    // (20 + 24) + (20 + 24) bytes would pass 64: a short batch, the rest goes later.
+    assert_eq!(r.propose_batch(&[(3, &[b'a'; 20]), (4, &[b'b'; 20])]).unwrap(), 1);
+    r.poll(now + 2).unwrap();
+    r.propose(4, &[b'b'; 20]).unwrap();
+    r.poll(now + 3).unwrap();
+    assert_eq!(applied(&r), [(1, vec![b'x'; 100]), (3, vec![b'a'; 20]), (4, vec![b'b'; 20])]);
+}
+
+#[test]
 fn a_batch_is_applied_in_order() {
     let r = single(Options::new(1).random_seed(1));
     let now = lead(&r);
