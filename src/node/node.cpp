@@ -187,29 +187,37 @@ std::size_t Node::admit_prefix(const raft_proposal* proposals, std::size_t n, Re
   // Each in turn, against the queue's fill level as it would be, and the
   // leader's uncommitted bytes (as of the last turn, plus what the loop has
   // taken since) with it.
+  // Limits and state in locals: stores through the out-parameters could
+  // alias the members, which would then be reloaded for every proposal.
+  const std::uint64_t max_entry = limits_.max_entry_bytes;
+  const std::uint64_t max_queue = limits_.max_queue_bytes;
+  const std::uint64_t max_uncommitted = limits_.max_uncommitted_bytes;
+  const std::uint64_t taken = uncommitted_;
+  const bool stopped = stopped_;
   std::uint64_t queued = queue_.bytes();
   std::size_t bytes = 0;
   std::size_t k = 0;
-  *why = Refusal::kNone;
+  Refusal refusal = Refusal::kNone;
   for (; k < n; ++k) {
     const raft_proposal& p = proposals[k];
     const std::uint64_t cost = ProposalQueue::cost(p.len);
-    const std::uint64_t uncommitted = uncommitted_ + queued;
+    const std::uint64_t uncommitted = taken + queued;
     if (p.data == nullptr && p.len > 0) {
-      *why = Refusal::kNullData;
-    } else if (p.len > limits_.max_entry_bytes) {
-      *why = Refusal::kTooBig;
-    } else if (stopped_) {
-      *why = Refusal::kStopped;
-    } else if (queued + cost > limits_.max_queue_bytes) {
-      *why = Refusal::kQueueFull;
-    } else if (uncommitted > 0 && uncommitted + cost > limits_.max_uncommitted_bytes) {
-      *why = Refusal::kUncommitted;
+      refusal = Refusal::kNullData;
+    } else if (p.len > max_entry) {
+      refusal = Refusal::kTooBig;
+    } else if (stopped) {
+      refusal = Refusal::kStopped;
+    } else if (queued + cost > max_queue) {
+      refusal = Refusal::kQueueFull;
+    } else if (uncommitted > 0 && uncommitted + cost > max_uncommitted) {
+      refusal = Refusal::kUncommitted;
     }
-    if (*why != Refusal::kNone) break;
+    if (refusal != Refusal::kNone) break;
     queued += cost;
     bytes += p.len;
   }
+  *why = refusal;
   *payload = bytes;
   return k;
 }
