@@ -196,7 +196,7 @@ void Log::truncate_from(Index i) {
   const Slot first_gone = slot(i);
   const std::uint16_t gone_chunk = first_gone.block->chunk[first_gone.k];
   const std::uint32_t gone_offset = offset_of(i, first_gone);
-  for (Index k = i; k <= last_index(); ++k) payload_bytes_ -= len_of(k);
+  payload_bytes_ -= payload_between(i, last_index());
   // Chunks after the first removed entry's chunk hold only removed entries.
   const std::size_t keep = static_cast<std::uint16_t>(gone_chunk - first_chunk_) + 1u;
   while (chunks_.size() > keep) {
@@ -233,13 +233,7 @@ void Log::compact(Index i) {
   const Slot first_kept = slot(i + 1);
   const std::uint16_t first_kept_chunk = first_kept.block->chunk[first_kept.k];
   const std::uint32_t first_kept_offset = offset_of(i + 1, first_kept);
-  // Entries are packed: a chunk's [0, used) is its entries' payloads, so the
-  // dropped bytes run from first_offset_ in the first chunk to
-  // first_kept_offset in the first kept one (no walk over the entries).
-  std::size_t dropped_bytes = first_kept_offset;
-  dropped_bytes -= first_offset_;
-  for (std::uint16_t c = first_chunk_; c != first_kept_chunk; ++c) dropped_bytes += chunk(c).used;
-  payload_bytes_ -= dropped_bytes;
+  payload_bytes_ -= payload_between(base_index_ + 1, i);  // per chunk, not per entry
   while (first_chunk_ != first_kept_chunk) {
     recycle(std::move(chunks_.front()));
     chunks_.erase(chunks_.begin());

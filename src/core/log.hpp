@@ -164,10 +164,6 @@ class Log {
     if (before.block->chunk[before.k] != s.block->chunk[s.k]) return 0;
     return before.block->end_type[before.k] & ~kNoopBit;
   }
-  std::uint32_t len_of(Index i) const {
-    const Slot s = slot(i);
-    return (s.block->end_type[s.k] & ~kNoopBit) - offset_of(i, s);
-  }
   // Term of an entry held (base_index() < i <= last_index()): almost always
   // the newest run; older ones by binary search.
   Term term_of(Index i) const {

@@ -186,9 +186,9 @@ std::size_t Node::admit_prefix(const raft_proposal* proposals, std::size_t n, Re
                                std::size_t* payload) const {
   // Each in turn, against the queue's fill level as it would be, and the
   // leader's uncommitted bytes (as of the last turn, plus what the loop has
-  // taken since) with it.
-  // Limits and state in locals: stores through the out-parameters could
-  // alias the members, which would then be reloaded for every proposal.
+  // taken since) with it.  Limits and state in locals: stores through the
+  // out-parameters could alias the members, which would then be reloaded
+  // for every proposal.
   const std::uint64_t max_entry = limits_.max_entry_bytes;
   const std::uint64_t max_queue = limits_.max_queue_bytes;
   const std::uint64_t max_uncommitted = limits_.max_uncommitted_bytes;
@@ -611,18 +611,12 @@ void Node::send(const Message& m) {
     if (!read_chunk(m)) return;
     msg = &chunk_msg_;
   }
-  const bool shareable = m.type == MsgType::kAppendEntries && !m.entries.empty();
-  SharedFrame key{};
-  if (shareable) {
-    key = frame_key(m, m.entries.size(), m.entries.front().data);
-    if (reuse_frame(key, m.to)) return;
-  }
+  // AppendEntries batches do not come here while the node runs: they are
+  // written from the log and shared by send_from_log().
   const std::size_t offset = out_bytes_.size();
   const std::size_t len = wire::encoded_size(*msg);
   wire::encode_into(*msg, limits_.cluster_id, out_bytes_.append(len));
   outbox_.push_back(Outgoing{m.to, offset, len});
-  // Only now that the frame is in the outbox may later sends point at it.
-  if (shareable) shared_frames_.push_back(key);
 }
 
 bool Node::send_again(const Message& m, std::size_t count, const std::uint8_t* first_data) {

@@ -104,8 +104,8 @@ class Node final : private core::Effects {
   // *why is why the next one may not (kNone: all fit), *payload their bytes.
   std::size_t admit_prefix(const raft_proposal* proposals, std::size_t n, Refusal* why,
                            std::size_t* payload) const;
-  // Logs the refusal of proposal `index` (of `len` bytes) of a batch of n;
-  // returns its error code.
+  // Records why proposal `index` (of `len` bytes) of a batch of n was
+  // refused (raft_node_errmsg); returns its error code.
   int refuse(Refusal why, std::size_t len, std::size_t index, std::size_t n);
   // run(): wait up to busy_poll_us for new work without sleeping.
   void busy_poll();
